@@ -1,0 +1,236 @@
+package analyze
+
+import (
+	"time"
+
+	"github.com/qadiag/qadiag/decode"
+)
+
+// account adds one packet to the flow: counters, baselines, idle gap, and
+// for TCP the sequence analysis and Zeek history.
+func (f *Flow) account(dir Direction, fr *decode.Frame, p *decode.Packet) {
+	d := &f.Dir[dir]
+	if d.Packets == 0 {
+		d.FirstFrame, d.First = fr.Number, fr.Time
+		d.TTLFirst, d.TTLMin, d.TTLMax, d.IPIDFirst = p.TTL, p.TTL, p.TTL, p.IPID
+	} else {
+		d.TTLMin, d.TTLMax = min(d.TTLMin, p.TTL), max(d.TTLMax, p.TTL)
+	}
+	if f.Packets() > 0 {
+		if gap := fr.Time.Sub(f.Last); gap > f.MaxIdle {
+			f.MaxIdle, f.IdleAfterFrame = gap, fr.Number
+		}
+	}
+	d.Packets++
+	d.Bytes += uint64(fr.OrigLen)
+	d.Payload += uint64(len(p.Payload))
+	d.LastFrame, d.Last, d.IPIDLast = fr.Number, fr.Time, p.IPID
+	f.LastFrame, f.Last = fr.Number, fr.Time
+	if p.Malformed != nil || p.Truncated {
+		d.Malformed++
+	}
+	if p.Proto == decode.ProtoTCP {
+		f.tcp(dir, fr, p)
+	} else if len(p.Payload) > 0 {
+		f.mark(dir, 'd')
+	}
+}
+
+// tcp follows one TCP segment: handshake, options, sequence space, closes.
+func (f *Flow) tcp(dir Direction, fr *decode.Frame, p *decode.Packet) {
+	d := &f.Dir[dir]
+	flags := p.Flags
+	syn, ack, fin, rst := flags&decode.FlagSYN != 0, flags&decode.FlagACK != 0, flags&decode.FlagFIN != 0, flags&decode.FlagRST != 0
+	switch {
+	case syn && (fin || rst):
+		f.mark(dir, 'q')
+	case syn && !ack:
+		d.SYNs++
+		f.mark(dir, 's')
+		if f.SYNFrame == 0 {
+			f.SYNFrame = fr.Number
+		}
+	case syn && ack:
+		d.SYNs++
+		f.mark(dir, 'h')
+		if f.SYNACKFrame == 0 {
+			f.SYNACKFrame = fr.Number
+			if f.SYNFrame != 0 && dir == FromServer {
+				f.RTT = fr.Time.Sub(f.Dir[FromClient].First)
+			}
+		}
+	case ack && len(p.Payload) == 0 && !fin && !rst:
+		f.mark(dir, 'a')
+	}
+	if syn {
+		d.ISN, d.HaveISN = p.Seq, true
+		d.MSS, d.WScale, d.SACKPerm = p.MSS, p.WScale, p.SACKPerm
+	}
+	if len(p.Payload) > 0 {
+		f.mark(dir, 'd')
+	}
+	if p.Window == 0 && !syn && !rst && !fin {
+		d.ZeroWindows++
+		f.markRepeat(dir, 'w', 1)
+	}
+	d.sequence(f, dir, fr.Time, p)
+	if fin {
+		d.FINs++
+		f.mark(dir, 'f')
+		if f.Dir[0].FINs > 0 && f.Dir[1].FINs > 0 && f.closedAt.IsZero() {
+			f.closedAt = fr.Time
+		}
+	}
+	if rst {
+		d.RSTs++
+		f.mark(dir, 'r')
+		if f.closedAt.IsZero() {
+			f.closedAt = fr.Time
+		}
+		if len(f.Resets) < maxResets {
+			f.Resets = append(f.Resets, Reset{Frame: fr.Number, Time: fr.Time, From: dir, TTL: p.TTL, IPID: p.IPID,
+				Seq: p.Seq, Ack: p.Ack, Payload: len(p.Payload), Flags: flags})
+		}
+	}
+}
+
+// reorderWindow is how soon after a gap opens a segment filling it counts as
+// out of order rather than retransmitted, when no RTT is known; Wireshark
+// uses 3 ms the same way (tcp.analysis "ooo_threshold").
+const reorderWindow = 3 * time.Millisecond
+
+// sequence classifies a segment against the sequence space already seen in
+// its direction (RFC 9293 3.4; comparisons are modulo 2^32).
+func (d *DirStats) sequence(f *Flow, dir Direction, now time.Time, p *decode.Packet) {
+	seglen := uint32(len(p.Payload))
+	if p.Flags&decode.FlagSYN != 0 {
+		seglen++
+	}
+	if p.Flags&decode.FlagFIN != 0 {
+		seglen++
+	}
+	end := p.Seq + seglen
+	if !d.haveSeq {
+		d.nextSeq, d.haveSeq = end, true
+		return
+	}
+	if p.Flags&decode.FlagRST != 0 {
+		return
+	}
+	switch diff := int32(p.Seq - d.nextSeq); {
+	case seglen == 0:
+		return
+	case diff > 0: // jumped ahead: the bytes in between are missing here
+		d.SeqGaps++
+		d.holeAt, d.holeTime = d.nextSeq, now
+		d.nextSeq = end
+	case diff == 0:
+		d.nextSeq = end
+	case diff == -1 && seglen <= 1 && p.Flags&(decode.FlagFIN|decode.FlagSYN) == 0:
+		d.KeepAlives++ // RFC 9293 3.8.4: one byte (or none) just below the window edge
+	case int32(p.Seq-d.holeAt) >= 0 && now.Sub(d.holeTime) < max(reorderWindow, f.RTT):
+		d.OutOfOrder++
+		if int32(end-d.nextSeq) > 0 {
+			d.nextSeq = end
+		}
+	default:
+		d.Retransmissions++
+		f.markRepeat(dir, 't', 0)
+		if int32(end-d.nextSeq) > 0 {
+			d.nextSeq = end
+		}
+	}
+}
+
+// mark records a history letter once per direction: upper case for the
+// client, lower case for the server, as Zeek writes them.
+func (f *Flow) mark(dir Direction, c byte) {
+	bit := uint32(1) << (c - 'a')
+	if f.hseen[dir]&bit != 0 {
+		return
+	}
+	f.hseen[dir] |= bit
+	f.appendLetter(dir, c)
+}
+
+// markRepeat records letters Zeek repeats as their count reaches 1, 10,
+// 100, ... (retransmissions, zero windows).
+func (f *Flow) markRepeat(dir Direction, c byte, slot int) {
+	f.hcount[dir][slot]++
+	n := f.hcount[dir][slot]
+	for n%10 == 0 {
+		n /= 10
+	}
+	if n == 1 {
+		f.appendLetter(dir, c)
+	}
+}
+
+func (f *Flow) appendLetter(dir Direction, c byte) {
+	if dir == FromClient {
+		c -= 'a' - 'A'
+	}
+	f.history = append(f.history, c)
+}
+
+// ConnState is Zeek's conn_state for the flow (Zeek conn.log documentation):
+// S0 attempt unanswered, S1 established, SF closed normally, REJ rejected,
+// S2/S3 half closed, RSTO/RSTR reset by client/server, RSTOS0/RSTRH reset
+// before the handshake completed, SH/SHR half-open, OTH no SYN seen.
+func (f *Flow) ConnState() string {
+	c, s := &f.Dir[FromClient], &f.Dir[FromServer]
+	if f.Proto != decode.ProtoTCP {
+		switch {
+		case c.Packets > 0 && s.Packets > 0:
+			return "SF"
+		case s.Packets > 0:
+			return "SHR"
+		}
+		return "S0"
+	}
+	origSYN, respSYNACK := f.hseen[FromClient]&bitOf('s') != 0, f.hseen[FromServer]&bitOf('h') != 0
+	switch {
+	case origSYN && !respSYNACK:
+		switch {
+		case s.RSTs > 0:
+			return "REJ"
+		case c.RSTs > 0:
+			return "RSTOS0"
+		case c.FINs > 0:
+			return "SH"
+		}
+		return "S0"
+	case !origSYN && respSYNACK:
+		switch {
+		case s.RSTs > 0:
+			return "RSTRH"
+		case s.FINs > 0:
+			return "SHR"
+		}
+		return "OTH"
+	case !origSYN:
+		return "OTH"
+	}
+	switch {
+	case c.RSTs > 0 && (s.RSTs == 0 || f.firstResetFrom() == FromClient):
+		return "RSTO"
+	case s.RSTs > 0:
+		return "RSTR"
+	case c.FINs > 0 && s.FINs > 0:
+		return "SF"
+	case c.FINs > 0:
+		return "S2"
+	case s.FINs > 0:
+		return "S3"
+	}
+	return "S1"
+}
+
+func bitOf(c byte) uint32 { return 1 << (c - 'a') }
+
+func (f *Flow) firstResetFrom() Direction {
+	if len(f.Resets) > 0 {
+		return f.Resets[0].From
+	}
+	return FromClient
+}

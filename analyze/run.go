@@ -1,0 +1,163 @@
+package analyze
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/qadiag/qadiag/decode"
+)
+
+// SchemaVersion is the version of the JSON contract documented in
+// docs/json-schema.md. It changes only when a field changes meaning or goes
+// away; new fields do not change it.
+const SchemaVersion = 1
+
+// Capture describes the capture file and how well it could be read.
+type Capture struct {
+	File      string
+	Format    string // "pcap" or "pcapng"
+	Gzip      bool
+	LinkTypes []string // names of the link types seen, sorted
+	Packets   uint64   // frames read
+	Bytes     uint64   // sum of frame lengths on the wire
+	First     time.Time
+	Last      time.Time
+	Snaplen   uint32
+	// SnapTruncated counts frames cut shorter than they were on the wire.
+	SnapTruncated uint64
+	// Undecoded counts frames with no IP packet qadiag can read (ARP,
+	// unsupported link types, damaged headers).
+	Undecoded uint64
+	Malformed uint64 // frames whose headers were damaged or cut
+	Dropped   uint64 // packets the capturing host said it dropped (pcapng ISB)
+	// Damage is why reading stopped before the end of the file, or nil.
+	// Everything before Damage.Frame was analysed.
+	Damage   *decode.Error
+	Warnings []string
+}
+
+// Result is everything qadiag knows about one capture; reports render it and
+// compute nothing of their own.
+type Result struct {
+	SchemaVersion int
+	Capture       Capture
+	Flows         []*Flow
+}
+
+// Read reads a whole capture from r and rebuilds its flows. When the capture
+// is damaged it returns the partial Result with everything read before the
+// damage, together with the *decode.Error; when ctx is cancelled it returns
+// what was read so far with ctx's error.
+func Read(ctx context.Context, r io.Reader, name string) (*Result, error) {
+	res := &Result{SchemaVersion: SchemaVersion, Capture: Capture{File: name}}
+	rd, err := decode.NewReader(r)
+	if err != nil {
+		var de *decode.Error
+		if errors.As(err, &de) {
+			res.Capture.Damage = de
+		}
+		res.Capture.Warnings = append(res.Capture.Warnings, "the file could not be read as a capture: "+err.Error())
+		return res, err
+	}
+	var (
+		fr    decode.Frame
+		pkt   decode.Packet
+		dec   = decode.NewDecoder()
+		table = NewTable()
+		links = map[layers.LinkType]bool{}
+		c     = &res.Capture
+	)
+	for {
+		if c.Packets&0xffff == 0 && ctx.Err() != nil {
+			err = ctx.Err()
+			break
+		}
+		if err = rd.Next(&fr); err != nil {
+			break
+		}
+		if c.Packets == 0 {
+			c.First = fr.Time
+		}
+		c.Packets++
+		c.Bytes += uint64(fr.OrigLen)
+		c.Last = fr.Time
+		links[fr.LinkType] = true
+		if fr.CapLen < fr.OrigLen {
+			c.SnapTruncated++
+		}
+		dec.Decode(&fr, &pkt)
+		if pkt.IPVersion == 0 {
+			c.Undecoded++
+		}
+		if pkt.Malformed != nil {
+			c.Malformed++
+		}
+		table.Add(&fr, &pkt)
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	info := rd.Info()
+	c.Format, c.Gzip, c.Snaplen, c.Dropped = info.Format.String(), info.Gzip, info.Snaplen, info.Dropped
+	for lt := range links {
+		c.LinkTypes = append(c.LinkTypes, LinkTypeName(lt))
+	}
+	slices.Sort(c.LinkTypes)
+	res.Flows = table.Flows()
+	var de *decode.Error
+	if errors.As(err, &de) {
+		c.Damage = de
+	}
+	c.Warnings = append(c.Warnings, captureWarnings(c, info)...)
+	return res, err
+}
+
+func captureWarnings(c *Capture, info decode.Info) []string {
+	var w []string
+	if c.Damage != nil {
+		w = append(w, fmt.Sprintf("capture damaged: reading stopped at frame %d (offset %d): %v; frames 1-%d were analysed",
+			c.Damage.Frame, c.Damage.Offset, c.Damage.Err, c.Damage.Frame-1))
+	}
+	if c.SnapTruncated > 0 {
+		w = append(w, fmt.Sprintf("%d of %d frames were cut short by the capture's snapshot length (snaplen %d): payloads past the cut are not visible",
+			c.SnapTruncated, c.Packets, c.Snaplen))
+	}
+	if info.Dropped > 0 {
+		w = append(w, fmt.Sprintf("the capturing host reported %d dropped packets (pcapng interface statistics): missing packets are not evidence", info.Dropped))
+	}
+	if c.Packets == 0 && c.Damage == nil {
+		w = append(w, "the capture holds no packets")
+	}
+	return w
+}
+
+// LinkTypeName is the stable lower-case name of a link type used in output
+// (tcpdump.org/linktypes.html names without the LINKTYPE_ prefix).
+func LinkTypeName(lt layers.LinkType) string {
+	switch lt {
+	case layers.LinkTypeNull:
+		return "null"
+	case layers.LinkTypeEthernet:
+		return "ethernet"
+	case layers.LinkTypeRaw, 12:
+		return "raw"
+	case layers.LinkTypeLoop:
+		return "loop"
+	case layers.LinkTypeLinuxSLL:
+		return "linux_sll"
+	case layers.LinkTypeLinuxSLL2:
+		return "linux_sll2"
+	case layers.LinkTypeIPv4:
+		return "ipv4"
+	case layers.LinkTypeIPv6:
+		return "ipv6"
+	case 239:
+		return "nflog"
+	}
+	return fmt.Sprintf("linktype_%d", uint16(lt))
+}

@@ -1,0 +1,201 @@
+package analyze
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/qadiag/qadiag/decode"
+)
+
+// flowKey identifies a flow regardless of direction: the two endpoints in a
+// canonical order. It is plain memory of 38 bytes with no padding and no
+// pointer, so the runtime hashes it with one memhash call; a key of two
+// netip.AddrPort values (with their zone pointers and padding) hashes field
+// by field and costs more on every packet.
+type flowKey struct {
+	a, b   [16]byte
+	pa, pb uint16
+	proto  uint8
+	v6     uint8
+}
+
+// makeKey returns the canonical key for a packet and whether the packet's
+// source is the key's second endpoint.
+func makeKey(p *decode.Packet) (flowKey, bool) {
+	k := flowKey{a: p.Src.As16(), b: p.Dst.As16(), pa: p.SrcPort, pb: p.DstPort, proto: p.Proto}
+	if p.IPVersion == 6 {
+		k.v6 = 1
+	}
+	if c := cmpEndpoint(k.a, k.pa, k.b, k.pb); c > 0 {
+		k.a, k.b, k.pa, k.pb = k.b, k.a, k.pb, k.pa
+		return k, true
+	}
+	return k, false
+}
+
+func cmpEndpoint(a [16]byte, pa uint16, b [16]byte, pb uint16) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return cmp.Compare(a[i], b[i])
+		}
+	}
+	return cmp.Compare(pa, pb)
+}
+
+// Expiry by capture time (not wall time, so a capture reads the same on any
+// day). A closed TCP flow stays a while for late retransmissions and resets
+// after the close; an open TCP flow stays two hours, longer than any NAT
+// idle timeout worth diagnosing (research/heuristics.md: 908 s idle, then a
+// reset, must stay one flow); UDP flows end after 10 minutes of silence,
+// past the longest common UDP NAT timeout.
+const (
+	closedLinger = 2 * time.Minute
+	tcpIdle      = 2 * time.Hour
+	udpIdle      = 10 * time.Minute
+	sweepEvery   = 10 * time.Second
+)
+
+// Table is the flow table: live flows by key, and the flows already expired.
+// Memory grows with live flows and with the number of flows, never with
+// packets.
+type Table struct {
+	live      map[flowKey]*Flow
+	done      []*Flow
+	nextSweep time.Time
+}
+
+// NewTable returns an empty flow table.
+func NewTable() *Table {
+	return &Table{live: make(map[flowKey]*Flow, 1024)}
+}
+
+// Add accounts one decoded packet to its flow. Packets without a TCP or UDP
+// header are not flows and are ignored here.
+func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
+	if !p.Transport {
+		return nil
+	}
+	if fr.Time.After(t.nextSweep) {
+		t.sweep(fr.Time)
+	}
+	k, swapped := makeKey(p)
+	f := t.live[k]
+	if f != nil && p.Proto == decode.ProtoTCP && isNewConnection(f, p) {
+		t.retire(f)
+		f = nil
+	}
+	if f == nil {
+		f = newFlow(k, swapped, fr, p)
+		t.live[k] = f
+	}
+	dir := FromServer
+	if swapped == f.clientB {
+		dir = FromClient
+	}
+	f.account(dir, fr, p)
+	return f
+}
+
+// isNewConnection reports whether a SYN reuses the address pair of a flow
+// that has closed: a new connection, as Wireshark starts a new tcp.stream.
+func isNewConnection(f *Flow, p *decode.Packet) bool {
+	if p.Flags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN || f.closedAt.IsZero() {
+		return false
+	}
+	d := &f.Dir[FromClient]
+	return !d.HaveISN || p.Seq != d.ISN
+}
+
+func newFlow(k flowKey, swapped bool, fr *decode.Frame, p *decode.Packet) *Flow {
+	f := &Flow{key: k, Proto: p.Proto, FirstFrame: fr.Number, First: fr.Time}
+	src, dst := netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)
+	srcIsClient, by := chooseClient(p)
+	f.ClientBy = by
+	f.Client, f.Server = src, dst
+	if !srcIsClient {
+		f.Client, f.Server = dst, src
+	}
+	// The packet's source is the key's second endpoint when swapped.
+	f.clientB = srcIsClient == swapped
+	f.Dir[0].WScale, f.Dir[1].WScale = -1, -1
+	return f
+}
+
+// chooseClient decides which side opened a flow from its first packet:
+// the SYN sender; the receiver of a SYN-ACK; else the side not on the
+// service port; else the first sender.
+func chooseClient(p *decode.Packet) (srcIsClient bool, by string) {
+	if p.Proto == decode.ProtoTCP && p.Flags&decode.FlagSYN != 0 {
+		if p.Flags&decode.FlagACK == 0 {
+			return true, "syn"
+		}
+		return false, "syn-ack"
+	}
+	switch sp, dp := serviceRank(p.SrcPort), serviceRank(p.DstPort); {
+	case dp > sp:
+		return true, "port"
+	case sp > dp:
+		return false, "port"
+	}
+	return true, "first"
+}
+
+// serviceRank scores how likely a port is a server's: the ports Quick Assist
+// and its infrastructure listen on first, then other well-known ports.
+func serviceRank(port uint16) int {
+	switch {
+	case port == 443 || port == 80 || port == 53 || (port >= 3478 && port <= 3481) || port == 3128 || port == 8080:
+		return 3
+	case port < 1024:
+		return 2
+	case port < 49152:
+		return 1
+	}
+	return 0
+}
+
+func (t *Table) sweep(now time.Time) {
+	t.nextSweep = now.Add(sweepEvery)
+	for k, f := range t.live {
+		idle := now.Sub(f.Last)
+		switch {
+		case !f.closedAt.IsZero() && idle > closedLinger,
+			f.Proto == decode.ProtoTCP && idle > tcpIdle,
+			f.Proto == decode.ProtoUDP && idle > udpIdle:
+			delete(t.live, k)
+			t.done = append(t.done, f)
+		}
+	}
+}
+
+func (t *Table) retire(f *Flow) {
+	delete(t.live, f.key)
+	t.done = append(t.done, f)
+}
+
+// Live is the number of flows currently held open.
+func (t *Table) Live() int { return len(t.live) }
+
+// Flows ends the table and returns every flow, sorted by first frame and
+// numbered from 1. The order is total (two flows never share a first
+// frame... except a frame that opens one flow only), so output is stable.
+func (t *Table) Flows() []*Flow {
+	all := slices.Grow(t.done, len(t.live))
+	for _, f := range t.live {
+		all = append(all, f)
+	}
+	clear(t.live)
+	t.done = nil
+	slices.SortFunc(all, func(a, b *Flow) int {
+		if c := cmp.Compare(a.FirstFrame, b.FirstFrame); c != 0 {
+			return c
+		}
+		return cmpEndpoint(a.key.a, a.key.pa, b.key.a, b.key.pa)
+	})
+	for i, f := range all {
+		f.ID = i + 1
+	}
+	return all
+}

@@ -1,0 +1,133 @@
+package decode
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// pcapng block types (draft-ietf-opsawg-pcapng 4).
+const (
+	blockSHB = 0x0a0d0d0a
+	blockIDB = 0x00000001
+	blockPB  = 0x00000002 // obsolete Packet Block
+	blockSPB = 0x00000003
+	blockISB = 0x00000005
+	blockEPB = 0x00000006
+)
+
+// scanBlocks looks ahead, without consuming, from the current position to the
+// next packet block, checking every block header on the way: the length is at
+// least 12, a multiple of 4, equal to its trailing copy, and large enough for
+// the block's fixed fields and captured bytes. pcapgo checks none of this and
+// does not say where a block starts; this scan gives each frame its exact
+// offset and each damaged block an error naming it. It returns the offset of
+// the packet block (or of the end of the file).
+//
+// Blocks are peeked inside the read buffer only; a run of non-packet blocks
+// longer than the buffer is left to pcapgo unchecked, and the offset returned
+// is then that of the first block not scanned.
+func (r *Reader) scanBlocks() (int64, error) {
+	pos := r.cr.n - int64(r.br.Buffered())
+	k := 0
+	for {
+		hdr, _ := r.br.Peek(k + 12)
+		switch {
+		case len(hdr) == k:
+			return pos + int64(k), nil // clean end of file; pcapgo returns io.EOF
+		case len(hdr) < k+12:
+			return 0, r.blockError(pos+int64(k), "pcapng block header", fmt.Errorf("%w: %d of 12 bytes", ErrTruncated, len(hdr)-k))
+		}
+		typ := binary.LittleEndian.Uint32(hdr[k:])
+		if typ == blockSHB {
+			switch binary.LittleEndian.Uint32(hdr[k+8:]) {
+			case 0x1a2b3c4d:
+				r.order = binary.LittleEndian
+			case 0x4d3c2b1a:
+				r.order = binary.BigEndian
+			default:
+				return 0, r.blockError(pos+int64(k), "pcapng section header block", fmt.Errorf("%w: byte-order magic % x", ErrCorrupt, hdr[k+8:k+12]))
+			}
+			r.info.Sections++
+		} else if r.order == nil {
+			return 0, r.blockError(pos+int64(k), "pcapng block", fmt.Errorf("%w: block type %#x before any section header", ErrCorrupt, typ))
+		}
+		typ = r.order.Uint32(hdr[k:])
+		blen := int(r.order.Uint32(hdr[k+4:]))
+		if err := checkBlockLength(typ, blen); err != nil {
+			return 0, r.blockError(pos+int64(k), blockName(typ), err)
+		}
+		if k+blen > bufSize {
+			return pos + int64(k), nil // too large to peek: pcapgo reads it unchecked
+		}
+		block, _ := r.br.Peek(k + blen)
+		if len(block) < k+blen {
+			return 0, r.blockError(pos+int64(k), blockName(typ), fmt.Errorf("%w: block length %d, %d bytes left in file", ErrTruncated, blen, len(block)-k))
+		}
+		b := block[k : k+blen]
+		if trail := int(r.order.Uint32(b[blen-4:])); trail != blen {
+			return 0, r.blockError(pos+int64(k), blockName(typ), fmt.Errorf("%w: block length %d, trailing length %d", ErrCorrupt, blen, trail))
+		}
+		switch typ {
+		case blockIDB:
+			r.info.Interfaces++
+			if snap := r.order.Uint32(b[12:]); snap > r.info.Snaplen {
+				r.info.Snaplen = snap
+			}
+		case blockEPB, blockPB:
+			if caplen := int(r.order.Uint32(b[20:])); caplen > blen-32 {
+				return 0, r.blockError(pos+int64(k), blockName(typ), fmt.Errorf("%w: captured length %d exceeds block length %d", ErrCorrupt, caplen, blen))
+			}
+			return pos + int64(k), nil
+		case blockSPB:
+			return pos + int64(k), nil
+		}
+		k += blen
+	}
+}
+
+// checkBlockLength checks a block's total length against the pcapng rules and
+// the fixed part of the block types qadiag reads.
+func checkBlockLength(typ uint32, blen int) error {
+	minLen := 12
+	switch typ {
+	case blockSHB:
+		minLen = 28
+	case blockIDB:
+		minLen = 20
+	case blockEPB, blockPB:
+		minLen = 32
+	case blockSPB:
+		minLen = 16
+	case blockISB:
+		minLen = 24
+	}
+	if blen < minLen || blen%4 != 0 {
+		return fmt.Errorf("%w: block length %d (must be a multiple of 4, at least %d)", ErrCorrupt, blen, minLen)
+	}
+	return nil
+}
+
+func blockName(typ uint32) string {
+	switch typ {
+	case blockSHB:
+		return "pcapng section header block"
+	case blockIDB:
+		return "pcapng interface description block"
+	case blockPB:
+		return "pcapng packet block"
+	case blockSPB:
+		return "pcapng simple packet block"
+	case blockISB:
+		return "pcapng interface statistics block"
+	case blockEPB:
+		return "pcapng enhanced packet block"
+	}
+	return fmt.Sprintf("pcapng block type %#x", typ)
+}
+
+func (r *Reader) blockError(off int64, what string, err error) error {
+	return &Error{Frame: r.next, Offset: off, What: what, Err: err}
+}
+
+var _ io.Reader = (*countingReader)(nil)
