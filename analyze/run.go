@@ -85,6 +85,10 @@ func Read(ctx context.Context, r io.Reader, name string) (*Result, error) {
 		}
 		c.Packets++
 		c.Bytes += uint64(fr.OrigLen)
+		if fr.LinkType == decode.LinkTypeCustomBlock {
+			c.Undecoded++
+			continue
+		}
 		c.Last = fr.Time
 		links[fr.LinkType] = true
 		if fr.CapLen < fr.OrigLen {
@@ -120,8 +124,12 @@ func Read(ctx context.Context, r io.Reader, name string) (*Result, error) {
 func captureWarnings(c *Capture, info decode.Info) []string {
 	var w []string
 	if c.Damage != nil {
-		w = append(w, fmt.Sprintf("capture damaged: reading stopped at frame %d (offset %d): %v; frames 1-%d were analysed",
-			c.Damage.Frame, c.Damage.Offset, c.Damage.Err, c.Damage.Frame-1))
+		covered := "no frame could be read"
+		if c.Damage.Frame > 1 {
+			covered = fmt.Sprintf("frames 1-%d were analysed", c.Damage.Frame-1)
+		}
+		w = append(w, fmt.Sprintf("capture damaged: reading stopped at frame %d (offset %d): %v; %s",
+			c.Damage.Frame, c.Damage.Offset, c.Damage.Err, covered))
 	}
 	if c.SnapTruncated > 0 {
 		w = append(w, fmt.Sprintf("%d of %d frames were cut short by the capture's snapshot length (snaplen %d): payloads past the cut are not visible",

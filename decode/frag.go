@@ -107,6 +107,13 @@ func (df *defragmenter) expire(now time.Time) {
 // fragment, or, when this fragment completes the datagram, decodes the
 // transport header from the reassembled bytes.
 func (d *Decoder) reassemble4(f *Frame, p *Packet) {
+	if d.ip4.FragOffset == 0 && len(d.ip4.Payload) < int(d.ip4.Length)-int(d.ip4.IHL)*4 {
+		// A first fragment cut short cannot be reassembled; Wireshark then
+		// dissects the transport header it holds, and so does qadiag.
+		p.Truncated = true
+		d.transport(d.ip4.Payload, p)
+		return
+	}
 	k := fragKey{src: p.Src, dst: p.Dst, id: uint32(d.ip4.Id), proto: p.Proto}
 	more := d.ip4.Flags&layers.IPv4MoreFragments != 0
 	whole, ok := d.frag.add(k, f.Time, int(d.ip4.FragOffset)*8, more, d.ip4.Payload)

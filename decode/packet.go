@@ -143,8 +143,18 @@ func (d *Decoder) decodeFrom(first gopacket.LayerType, data []byte, f *Frame, p 
 	for _, t := range d.types {
 		switch t {
 		case layers.LayerTypeIPv4:
+			if d.ip4.Version != 4 {
+				// gopacket trusts the EtherType; Wireshark checks the
+				// version nibble and stops at a bogus one, and so does qadiag.
+				p.Malformed = fmt.Errorf("decode: IPv4 header with version %d", d.ip4.Version)
+				return
+			}
 			d.fromIPv4(p)
 		case layers.LayerTypeIPv6:
+			if d.ip6.Version != 6 {
+				p.Malformed = fmt.Errorf("decode: IPv6 header with version %d", d.ip6.Version)
+				return
+			}
 			d.fromIPv6(p)
 		case layers.LayerTypeTCP:
 			d.fromTCP(p)
@@ -287,7 +297,9 @@ func tcpFlags(t *layers.TCP) uint8 {
 	return f
 }
 
-func be32(b []byte) uint32 { return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) }
+func be32(b []byte) uint32 {
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
 func be16(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
 
 // layerError names the layer after the last one decoded, keeping gopacket's

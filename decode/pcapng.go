@@ -14,7 +14,17 @@ const (
 	blockSPB = 0x00000003
 	blockISB = 0x00000005
 	blockEPB = 0x00000006
+	// Custom blocks (pcapng 4.8). Wireshark shows each as a frame of its own
+	// and numbers it, so qadiag counts them to keep frame numbers equal.
+	blockCB     = 0x00000bad
+	blockCBCopy = 0x40000bad
 )
+
+// customBlock is a custom block found ahead of the next packet block.
+type customBlock struct {
+	offset int64
+	length int // bytes after the 12-byte block header and trailer
+}
 
 // scanBlocks looks ahead, without consuming, from the current position to the
 // next packet block, checking every block header on the way: the length is at
@@ -47,6 +57,13 @@ func (r *Reader) scanBlocks() (int64, error) {
 				r.order = binary.BigEndian
 			default:
 				return 0, r.blockError(pos+int64(k), "pcapng section header block", fmt.Errorf("%w: byte-order magic % x", ErrCorrupt, hdr[k+8:k+12]))
+			}
+			// Wireshark stops at a section of another major version; so does
+			// qadiag, so that both number the same frames.
+			if vb, _ := r.br.Peek(k + 14); len(vb) == k+14 {
+				if major := r.order.Uint16(vb[k+12:]); major != 1 {
+					return 0, r.blockError(pos+int64(k), "pcapng section header block", fmt.Errorf("%w: unsupported pcapng major version %d", ErrCorrupt, major))
+				}
 			}
 			r.info.Sections++
 		} else if r.order == nil {
@@ -81,6 +98,8 @@ func (r *Reader) scanBlocks() (int64, error) {
 			return pos + int64(k), nil
 		case blockSPB:
 			return pos + int64(k), nil
+		case blockCB, blockCBCopy:
+			r.custom = append(r.custom, customBlock{offset: pos + int64(k), length: blen - 12})
 		}
 		k += blen
 	}

@@ -42,6 +42,11 @@ func (f Format) String() string {
 // (research/performance.md) and bounds how far the pcapng block scan peeks.
 const bufSize = 1 << 20
 
+// LinkTypeCustomBlock marks a frame that is a pcapng custom block, not a
+// packet: Wireshark numbers custom blocks as frames, so qadiag does too.
+// (0xffff is not an assigned link type.)
+const LinkTypeCustomBlock layers.LinkType = 0xffff
+
 // Frame is one captured record. Data is borrowed: it is valid only until the
 // next call to Reader.Next.
 type Frame struct {
@@ -88,6 +93,11 @@ type Reader struct {
 	err    error // sticky: once reading failed, Next returns it again
 	link   layers.LinkType
 	drops  map[int]uint64 // pcapng: last isb_ifdrop per interface of the section
+	// pcapng: custom blocks found ahead of the next packet block, each
+	// returned as a frame before it, and that packet block's offset.
+	custom    []customBlock
+	packetOff int64
+	scanned   bool
 }
 
 type countingReader struct {
@@ -134,8 +144,20 @@ func NewReader(r io.Reader) (*Reader, error) {
 
 func (r *Reader) openPcap() error {
 	r.info.Format = FormatPcap
-	hdr, _ := r.br.Peek(4)
-	r.info.Nanosecond = bytes.Equal(hdr, []byte{0x4d, 0x3c, 0xb2, 0xa1}) || bytes.Equal(hdr, []byte{0xa1, 0xb2, 0x3c, 0x4d})
+	hdr, _ := r.br.Peek(24)
+	r.info.Nanosecond = bytes.Equal(hdr[:4], []byte{0x4d, 0x3c, 0xb2, 0xa1}) || bytes.Equal(hdr[:4], []byte{0xa1, 0xb2, 0x3c, 0x4d})
+	if len(hdr) == 24 {
+		// pcapgo accepts only version 2.4; libpcap and Wireshark read any
+		// 2.x (2.0 and 2.2 files exist). The header is rewritten in place, in
+		// the read buffer, to 2.4 before pcapgo reads it; the file is untouched.
+		order := binary.ByteOrder(binary.LittleEndian)
+		if hdr[0] == 0xa1 {
+			order = binary.BigEndian
+		}
+		if order.Uint16(hdr[4:]) == 2 && order.Uint16(hdr[6:]) != 4 {
+			order.PutUint16(hdr[6:], 4)
+		}
+	}
 	pr, err := pcapgo.NewReader(r.br)
 	if err != nil {
 		return &Error{Frame: 1, What: "pcap file header", Err: classify(err)}
@@ -149,12 +171,13 @@ func (r *Reader) openPcap() error {
 
 func (r *Reader) openPcapNG() error {
 	r.info.Format = FormatPcapNG
-	if _, err := r.scanBlocks(); err != nil {
+	off, err := r.scanBlocks()
+	if err != nil {
 		return err
 	}
+	r.packetOff, r.scanned = off, true
 	opts := pcapgo.NgReaderOptions{
-		WantMixedLinkType: true,
-		SkipUnknownVersion: true,
+		WantMixedLinkType:  true,
 		StatisticsCallback: r.onStatistics,
 		SectionEndCallback: func([]pcapgo.NgInterface, pcapgo.NgSectionInfo) { r.endSection() },
 	}
@@ -220,10 +243,21 @@ func (r *Reader) nextPcap(f *Frame) error {
 }
 
 func (r *Reader) nextPcapNG(f *Frame) error {
-	off, err := r.scanBlocks()
-	if err != nil {
-		return err
+	if !r.scanned {
+		off, err := r.scanBlocks()
+		if err != nil {
+			return err
+		}
+		r.packetOff, r.scanned = off, true
 	}
+	if len(r.custom) > 0 {
+		cb := r.custom[0]
+		r.custom = r.custom[1:]
+		*f = Frame{Offset: cb.offset, Time: f.Time, CapLen: cb.length, OrigLen: cb.length, LinkType: LinkTypeCustomBlock}
+		return nil
+	}
+	r.scanned = false
+	off := r.packetOff
 	data, ci, opts, err := r.ng.ZeroCopyReadPacketDataWithOptions()
 	if err != nil {
 		if err == io.EOF {
