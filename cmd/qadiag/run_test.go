@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files that differ (review every diff)")
+
+const pcapDir = "../../testdata/pcaps"
+
+func runQadiag(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func captures(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(pcapDir, "*.pcap*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no captures in %s", pcapDir)
+	}
+	return files
+}
+
+// TestGoldenFlows renders `qadiag flows` for every capture in testdata/pcaps
+// as text and JSON and compares with the reviewed files in testdata/golden.
+func TestGoldenFlows(t *testing.T) {
+	for _, path := range captures(t) {
+		for _, format := range []string{"text", "json"} {
+			name := filepath.Base(path) + ".flows." + map[string]string{"text": "txt", "json": "json"}[format]
+			t.Run(name, func(t *testing.T) {
+				out, _, code := runQadiag(t, "flows", "-f", format, path)
+				wantCode := exitOK
+				if strings.HasPrefix(filepath.Base(path), "damaged-") {
+					wantCode = exitUnreadable
+				}
+				if code != wantCode {
+					t.Errorf("exit code %d, want %d", code, wantCode)
+				}
+				if format == "json" && !json.Valid([]byte(out)) {
+					t.Fatalf("invalid JSON:\n%s", out)
+				}
+				golden := filepath.Join("testdata", "golden", name)
+				want, err := os.ReadFile(golden)
+				if *update && string(want) != out {
+					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					t.Logf("updated %s", golden)
+					return
+				}
+				if err != nil {
+					t.Fatalf("%v (run go test ./cmd/qadiag -update and review the new file)", err)
+				}
+				if diff := cmp.Diff(string(want), out); diff != "" {
+					t.Errorf("%s differs (-want +got):\n%s", golden, diff)
+				}
+			})
+		}
+	}
+}
+
+// TestDeterministic checks two runs give byte-identical output.
+func TestDeterministic(t *testing.T) {
+	for _, path := range captures(t) {
+		a, _, _ := runQadiag(t, "flows", "-f", "json", path)
+		b, _, _ := runQadiag(t, "flows", "-f", "json", path)
+		if a != b {
+			t.Errorf("%s: two runs differ", path)
+		}
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	good := filepath.Join(pcapDir, "mixed-quickassist.pcap")
+	tests := []struct {
+		name      string
+		args      []string
+		code      int
+		stdoutHas string
+		stderrHas string
+	}{
+		{"help", []string{"-h"}, exitOK, "", "usage: qadiag"},
+		{"version", []string{"--version"}, exitOK, "qadiag", ""},
+		{"no args", nil, exitUsage, "", "usage: qadiag"},
+		{"unknown command", []string{"frobnicate", good}, exitUsage, "", `unknown command "frobnicate"`},
+		{"unknown flag", []string{"flows", "--nope", good}, exitUsage, "", "unknown flag"},
+		{"bad format", []string{"flows", "-f", "xml", good}, exitUsage, "", `unknown format "xml"`},
+		{"two files", []string{"flows", good, good}, exitUsage, "", "one capture file"},
+		{"missing file", []string{"flows", "does-not-exist.pcap"}, exitUnreadable, "", "no such file"},
+		{"not a capture", []string{"flows", "run_test.go"}, exitUnreadable, "not a pcap or pcapng capture", "not a pcap or pcapng capture"},
+		{"damaged keeps partial result", []string{"flows", filepath.Join(pcapDir, "damaged-cut-mid-record.pcap")}, exitUnreadable, "frames 1-", "capture truncated"},
+		{"ok", []string{"flows", good}, exitOK, "20.202.15.47:3478", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errs, code := runQadiag(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d (stderr %q)", code, tt.code, errs)
+			}
+			if !strings.Contains(out, tt.stdoutHas) {
+				t.Errorf("stdout lacks %q:\n%s", tt.stdoutHas, out)
+			}
+			if !strings.Contains(errs, tt.stderrHas) {
+				t.Errorf("stderr lacks %q:\n%s", tt.stderrHas, errs)
+			}
+		})
+	}
+}
+
+// TestOutputFile checks -o writes the same bytes as standard output.
+func TestOutputFile(t *testing.T) {
+	good := filepath.Join(pcapDir, "mixed-quickassist.pcap")
+	dst := filepath.Join(t.TempDir(), "flows.json")
+	want, _, _ := runQadiag(t, "flows", "-f", "json", good)
+	out, _, code := runQadiag(t, "flows", "-f", "json", "-o", dst, good)
+	if code != exitOK || out != "" {
+		t.Fatalf("code %d, stdout %q", code, out)
+	}
+	got, err := os.ReadFile(dst)
+	if err != nil || string(got) != want {
+		t.Errorf("file differs from stdout (err %v)", err)
+	}
+}
+
+// TestImportBoundaries pins DESIGN.md's import direction:
+// cmd → report → analyze → decode, never back.
+func TestImportBoundaries(t *testing.T) {
+	forbidden := map[string][]string{
+		"decode":  {"analyze", "report", "cmd"},
+		"analyze": {"report", "cmd"},
+		"report":  {"cmd"},
+	}
+	for pkg, bad := range forbidden {
+		out, err := exec.Command("go", "list", "-deps", "github.com/qadiag/qadiag/"+pkg+"/...").Output()
+		if err != nil {
+			t.Skipf("SKIP: go list failed: %v", err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, b := range bad {
+				if strings.HasPrefix(dep, "github.com/qadiag/qadiag/"+b) {
+					t.Errorf("%s imports %s", pkg, dep)
+				}
+			}
+		}
+	}
+}
