@@ -108,6 +108,9 @@ type Decoder struct {
 	parser map[gopacket.LayerType]*gopacket.DecodingLayerParser
 	types  []gopacket.LayerType
 	frag   defragmenter
+	// parserOnly turns the hand-written fast path off, for tests that
+	// compare the two paths.
+	parserOnly bool
 }
 
 // NewDecoder returns a Decoder ready for any supported link type.
@@ -126,6 +129,10 @@ func NewDecoder() *Decoder {
 // Decode decodes f into p. It never fails: what cannot be decoded is left
 // zero and p.Malformed says why.
 func (d *Decoder) Decode(f *Frame, p *Packet) {
+	p.reset()
+	if !d.parserOnly && d.decodeFast(f, p) {
+		return
+	}
 	p.reset()
 	data, first, err := peelLink(f.LinkType, f.Data)
 	if err != nil {
