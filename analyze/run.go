@@ -65,12 +65,13 @@ func Read(ctx context.Context, r io.Reader, name string) (*Result, error) {
 		return res, err
 	}
 	var (
-		fr    decode.Frame
-		pkt   decode.Packet
-		dec   = decode.NewDecoder()
-		table = NewTable()
-		links = map[layers.LinkType]bool{}
-		c     = &res.Capture
+		fr       decode.Frame
+		pkt      decode.Packet
+		dec      = decode.NewDecoder()
+		table    = NewTable()
+		links    = map[layers.LinkType]bool{}
+		lastLink layers.LinkType
+		c        = &res.Capture
 	)
 	for {
 		if c.Packets&0xffff == 0 && ctx.Err() != nil {
@@ -90,7 +91,9 @@ func Read(ctx context.Context, r io.Reader, name string) (*Result, error) {
 			continue
 		}
 		c.Last = fr.Time
-		links[fr.LinkType] = true
+		if fr.LinkType != lastLink || c.Packets == 1 {
+			links[fr.LinkType], lastLink = true, fr.LinkType
+		}
 		if fr.CapLen < fr.OrigLen {
 			c.SnapTruncated++
 		}

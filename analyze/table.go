@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"cmp"
+	"encoding/binary"
 	"net/netip"
 	"slices"
 	"time"
@@ -35,11 +36,14 @@ func makeKey(p *decode.Packet) (flowKey, bool) {
 	return k, false
 }
 
+// cmpEndpoint orders endpoints by address bytes, then port. Comparing the
+// addresses as two big-endian words gives the same order as byte by byte.
 func cmpEndpoint(a [16]byte, pa uint16, b [16]byte, pb uint16) int {
-	for i := range a {
-		if a[i] != b[i] {
-			return cmp.Compare(a[i], b[i])
-		}
+	if x, y := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8]); x != y {
+		return cmp.Compare(x, y)
+	}
+	if x, y := binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]); x != y {
+		return cmp.Compare(x, y)
 	}
 	return cmp.Compare(pa, pb)
 }
@@ -64,6 +68,10 @@ type Table struct {
 	live      map[flowKey]*Flow
 	done      []*Flow
 	nextSweep time.Time
+	// expiries holds, for every live flow that can expire, an entry no
+	// later than the time it expires, so a sweep looks only at the flows
+	// that may have expired instead of walking all of them.
+	expiries expiryHeap
 }
 
 // NewTable returns an empty flow table.
@@ -86,15 +94,24 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 		t.retire(f)
 		f = nil
 	}
+	// A flow's expiry time moves earlier only when it closes or when the
+	// capture's clock steps back; a new entry then keeps the heap's bound.
+	schedule := f == nil
 	if f == nil {
 		f = newFlow(k, swapped, fr, p)
 		t.live[k] = f
+	} else {
+		schedule = fr.Time.Before(f.Last)
 	}
+	open := f.closedAt.IsZero()
 	dir := FromServer
 	if swapped == f.clientB {
 		dir = FromClient
 	}
 	f.account(dir, fr, p)
+	if schedule || open && !f.closedAt.IsZero() {
+		t.schedule(f)
+	}
 	return f
 }
 
@@ -156,18 +173,95 @@ func serviceRank(port uint16) int {
 	return 0
 }
 
+// idleLimit is the shortest idle time after which a sweep ends the flow,
+// and false for a flow that never expires while open.
+func idleLimit(f *Flow) (time.Duration, bool) {
+	switch {
+	case !f.closedAt.IsZero():
+		return closedLinger, true
+	case f.Proto == decode.ProtoTCP:
+		return tcpIdle, true
+	case f.Proto == decode.ProtoUDP:
+		return udpIdle, true
+	}
+	return 0, false
+}
+
+// schedule records when the flow expires if it stays idle.
+func (t *Table) schedule(f *Flow) {
+	if limit, ok := idleLimit(f); ok {
+		t.expiries.push(expiry{at: f.Last.Add(limit), f: f})
+	}
+}
+
+// sweep ends the flows idle past their limit at now. Only flows whose
+// scheduled expiry has passed are checked; one that has seen packets since
+// is scheduled again.
 func (t *Table) sweep(now time.Time) {
 	t.nextSweep = now.Add(sweepEvery)
-	for k, f := range t.live {
+	for len(t.expiries) > 0 && t.expiries[0].at.Before(now) {
+		f := t.expiries.pop().f
+		if t.live[f.key] != f {
+			continue // already retired
+		}
 		idle := now.Sub(f.Last)
 		switch {
 		case !f.closedAt.IsZero() && idle > closedLinger,
 			f.Proto == decode.ProtoTCP && idle > tcpIdle,
 			f.Proto == decode.ProtoUDP && idle > udpIdle:
-			delete(t.live, k)
+			delete(t.live, f.key)
 			t.done = append(t.done, f)
+		default:
+			t.schedule(f)
 		}
 	}
+}
+
+// expiry is a flow and a time no later than when it expires.
+type expiry struct {
+	at time.Time
+	f  *Flow
+}
+
+// expiryHeap is a min-heap of expiries by time.
+type expiryHeap []expiry
+
+func (h *expiryHeap) push(e expiry) {
+	q := append(*h, e)
+	for i := len(q) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !q[i].at.Before(q[p].at) {
+			break
+		}
+		q[i], q[p] = q[p], q[i]
+		i = p
+	}
+	*h = q
+}
+
+func (h *expiryHeap) pop() expiry {
+	q := *h
+	e := q[0]
+	n := len(q) - 1
+	q[0] = q[n]
+	q[n] = expiry{}
+	q = q[:n]
+	for i := 0; ; {
+		m, l, r := i, 2*i+1, 2*i+2
+		if l < n && q[l].at.Before(q[m].at) {
+			m = l
+		}
+		if r < n && q[r].at.Before(q[m].at) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
+	}
+	*h = q
+	return e
 }
 
 func (t *Table) retire(f *Flow) {
@@ -188,6 +282,7 @@ func (t *Table) Flows() []*Flow {
 	}
 	clear(t.live)
 	t.done = nil
+	t.expiries = nil
 	slices.SortFunc(all, func(a, b *Flow) int {
 		if c := cmp.Compare(a.FirstFrame, b.FirstFrame); c != 0 {
 			return c

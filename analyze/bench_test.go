@@ -1,0 +1,170 @@
+package analyze
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/qadiag/qadiag/internal/benchgen"
+)
+
+// BenchmarkRead measures the whole path a capture takes through Read:
+// pcap/pcapng reading, decoding and the flow table, on the synthetic office
+// capture of internal/benchgen.
+//
+// Each iteration reads the capture from its file, which after generation is
+// in the page cache, so the disk is out of the measurement but the read
+// system calls (1 MiB at a time) are in; the file is not copied into the
+// process, so peak RSS reflects the analyser alone.
+//
+// Metrics: MB/s (from SetBytes, the file size), packets/s, allocs/op, and
+// flows (flows in the result, to check the run covered the whole capture).
+//
+// Environment:
+//
+//	QADIAG_BENCH_FLOWS  TCP connections in the capture (default 3000, about
+//	                    300,000 packets; runs in seconds). 100000 gives the
+//	                    full benchmark capture: about 10 M packets, 1.7 GB
+//	                    per format.
+//	QADIAG_BENCH_DIR    keep the generated captures in this directory and
+//	                    reuse them in later runs (default: generated once
+//	                    per process into a temporary directory removed at
+//	                    exit).
+//
+// Single-core figure for the full capture:
+//
+//	QADIAG_BENCH_FLOWS=100000 GOMAXPROCS=1 go test -run='^$' -bench=BenchmarkRead -benchtime=3x ./analyze/
+func BenchmarkRead(b *testing.B) {
+	for _, format := range []string{"pcap", "pcapng"} {
+		b.Run(format, func(b *testing.B) {
+			c := benchCapture(b, format)
+			b.SetBytes(c.size)
+			b.ReportAllocs()
+			var res *Result
+			for b.Loop() {
+				f, err := os.Open(c.path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				res, err = Read(context.Background(), f, c.path)
+				f.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			if res.Capture.Packets != uint64(c.packets) {
+				b.Fatalf("read %d packets, generator wrote %d", res.Capture.Packets, c.packets)
+			}
+			b.ReportMetric(float64(res.Capture.Packets)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+			b.ReportMetric(float64(len(res.Flows)), "flows")
+		})
+	}
+}
+
+// benchFile is one generated capture.
+type benchFile struct {
+	path    string
+	size    int64
+	packets int64
+}
+
+var bench struct {
+	sync.Mutex
+	tmp   string // temporary directory, removed by TestMain
+	files map[string]benchFile
+}
+
+// benchCapture returns the capture in the given format, generating it the
+// first time a process asks (or reusing it from QADIAG_BENCH_DIR).
+func benchCapture(b *testing.B, format string) benchFile {
+	b.Helper()
+	flows := 3000
+	if s := os.Getenv("QADIAG_BENCH_FLOWS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			b.Fatalf("QADIAG_BENCH_FLOWS=%q: want a positive integer", s)
+		}
+		flows = n
+	}
+	bench.Lock()
+	defer bench.Unlock()
+	if c, ok := bench.files[format]; ok {
+		return c
+	}
+	dir := os.Getenv("QADIAG_BENCH_DIR")
+	if dir == "" {
+		if bench.tmp == "" {
+			tmp, err := os.MkdirTemp("", "qadiag-bench-")
+			if err != nil {
+				b.Fatal(err)
+			}
+			bench.tmp = tmp
+		}
+		dir = bench.tmp
+	}
+	cfg := benchgen.Config{Seed: 1, Flows: flows, Format: format}
+	path := filepath.Join(dir, fmt.Sprintf("bench-seed%d-flows%d.%s", cfg.Seed, cfg.Flows, format))
+	c, err := benchLoad(path, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if bench.files == nil {
+		bench.files = map[string]benchFile{}
+	}
+	bench.files[format] = c
+	return c
+}
+
+// benchLoad reuses the capture at path if present, else generates it. The
+// packet count of a reused file comes from its stats file next to it.
+func benchLoad(path string, cfg benchgen.Config) (benchFile, error) {
+	statsPath := path + ".packets"
+	if fi, err := os.Stat(path); err == nil {
+		if s, err := os.ReadFile(statsPath); err == nil {
+			if n, err := strconv.ParseInt(string(s), 10, 64); err == nil {
+				return benchFile{path: path, size: fi.Size(), packets: n}, nil
+			}
+		}
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return benchFile{}, err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	st, err := benchgen.Generate(w, cfg)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.WriteFile(statsPath, []byte(strconv.FormatInt(st.Packets, 10)), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return benchFile{}, fmt.Errorf("generating %s: %w", path, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return benchFile{}, err
+	}
+	return benchFile{path: path, size: fi.Size(), packets: st.Packets}, nil
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bench.tmp != "" {
+		os.RemoveAll(bench.tmp)
+	}
+	os.Exit(code)
+}
