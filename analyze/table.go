@@ -72,6 +72,7 @@ type Table struct {
 	// later than the time it expires, so a sweep looks only at the flows
 	// that may have expired instead of walking all of them.
 	expiries expiryHeap
+	last     *Flow // the flow of the previous packet, if still live
 }
 
 // NewTable returns an empty flow table.
@@ -89,7 +90,12 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 		t.sweep(fr.Time)
 	}
 	k, swapped := makeKey(p)
-	f := t.live[k]
+	// Packets come in bursts of one flow (a window of data, its ACKs): the
+	// last flow is checked before the map.
+	f := t.last
+	if f == nil || f.key != k {
+		f = t.live[k]
+	}
 	if f != nil && p.Proto == decode.ProtoTCP && isNewConnection(f, p) {
 		t.retire(f)
 		f = nil
@@ -112,6 +118,7 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 	if schedule || open && !f.closedAt.IsZero() {
 		t.schedule(f)
 	}
+	t.last = f
 	return f
 }
 
@@ -210,6 +217,7 @@ func (t *Table) sweep(now time.Time) {
 			f.Proto == decode.ProtoTCP && idle > tcpIdle,
 			f.Proto == decode.ProtoUDP && idle > udpIdle:
 			delete(t.live, f.key)
+			t.forget(f)
 			t.done = append(t.done, f)
 		default:
 			t.schedule(f)
@@ -266,7 +274,15 @@ func (h *expiryHeap) pop() expiry {
 
 func (t *Table) retire(f *Flow) {
 	delete(t.live, f.key)
+	t.forget(f)
 	t.done = append(t.done, f)
+}
+
+// forget drops f from the last-flow cache when it leaves the live table.
+func (t *Table) forget(f *Flow) {
+	if t.last == f {
+		t.last = nil
+	}
 }
 
 // Live is the number of flows currently held open.
@@ -281,6 +297,7 @@ func (t *Table) Flows() []*Flow {
 		all = append(all, f)
 	}
 	clear(t.live)
+	t.last = nil
 	t.done = nil
 	t.expiries = nil
 	slices.SortFunc(all, func(a, b *Flow) int {
