@@ -25,19 +25,23 @@ type flowKey struct {
 // makeKey returns the canonical key for a packet and whether the packet's
 // source is the key's second endpoint.
 func makeKey(p *decode.Packet) (flowKey, bool) {
-	k := flowKey{a: p.Src.As16(), b: p.Dst.As16(), pa: p.SrcPort, pb: p.DstPort, proto: p.Proto}
+	// Within one flow both addresses are of one family, where netip's order
+	// equals the byte order of As16 that cmpEndpoint uses.
+	src, dst, sp, dp := p.Src, p.Dst, p.SrcPort, p.DstPort
+	c := src.Compare(dst)
+	if c == 0 {
+		c = cmp.Compare(sp, dp)
+	}
+	if c > 0 {
+		src, dst, sp, dp = dst, src, dp, sp
+	}
+	k := flowKey{a: src.As16(), b: dst.As16(), pa: sp, pb: dp, proto: p.Proto}
 	if p.IPVersion == 6 {
 		k.v6 = 1
 	}
-	if c := cmpEndpoint(k.a, k.pa, k.b, k.pb); c > 0 {
-		k.a, k.b, k.pa, k.pb = k.b, k.a, k.pb, k.pa
-		return k, true
-	}
-	return k, false
+	return k, c > 0
 }
 
-// cmpEndpoint orders endpoints by address bytes, then port. Comparing the
-// addresses as two big-endian words gives the same order as byte by byte.
 func cmpEndpoint(a [16]byte, pa uint16, b [16]byte, pb uint16) int {
 	if x, y := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8]); x != y {
 		return cmp.Compare(x, y)
