@@ -82,17 +82,18 @@ type Info struct {
 // what they lack: the byte offset of every record, structural checks of
 // pcapng block lengths, and errors that name frame and offset.
 type Reader struct {
-	info   Info
-	cr     countingReader
-	br     *bufio.Reader
-	pcap   *pcapgo.Reader
-	ng     *pcapgo.NgReader
-	next   uint64 // number of the next frame
-	offset int64  // pcap: offset of the next record
-	order  binary.ByteOrder
-	err    error // sticky: once reading failed, Next returns it again
-	link   layers.LinkType
-	drops  map[int]uint64 // pcapng: last isb_ifdrop per interface of the section
+	info    Info
+	cr      countingReader
+	br      *bufio.Reader
+	pcap    *pcapgo.Reader
+	records pcapRecords
+	ng      *pcapgo.NgReader
+	next    uint64 // number of the next frame
+	offset  int64  // pcap: offset of the next record
+	order   binary.ByteOrder
+	err     error // sticky: once reading failed, Next returns it again
+	link    layers.LinkType
+	drops   map[int]uint64 // pcapng: last isb_ifdrop per interface of the section
 	// pcapng: custom blocks found ahead of the next packet block, each
 	// returned as a frame before it, and that packet block's offset.
 	custom    []customBlock
@@ -158,11 +159,16 @@ func (r *Reader) openPcap() error {
 			order.PutUint16(hdr[6:], 4)
 		}
 	}
+	bigEndian := len(hdr) > 0 && hdr[0] == 0xa1
 	pr, err := pcapgo.NewReader(r.br)
 	if err != nil {
 		return &Error{Frame: 1, What: "pcap file header", Err: classify(err)}
 	}
 	r.pcap = pr
+	r.records = pcapRecords{order: binary.LittleEndian, nanos: r.info.Nanosecond, snaplen: pr.Snaplen()}
+	if bigEndian {
+		r.records.order = binary.BigEndian
+	}
 	r.link = pr.LinkType()
 	r.info.Snaplen = pr.Snaplen()
 	r.offset = 24
@@ -220,25 +226,17 @@ func (r *Reader) Next(f *Frame) error {
 }
 
 func (r *Reader) nextPcap(f *Frame) error {
-	if hdr, _ := r.br.Peek(16); len(hdr) == 0 {
-		return io.EOF
-	}
-	data, ci, err := r.pcap.ZeroCopyReadPacketData()
-	if err != nil {
+	if err := r.nextRecord(f); err != nil {
 		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+			return err
 		}
 		return &Error{Frame: r.next, Offset: r.offset, What: "pcap record", Err: classify(err)}
 	}
 	f.Offset = r.offset
-	r.offset += 16 + int64(len(data))
-	f.Time = ci.Timestamp
-	f.CapLen = ci.CaptureLength
-	f.OrigLen = ci.Length
+	r.offset += 16 + int64(f.CapLen)
 	f.Interface = 0
 	f.LinkType = r.link
 	f.Comments = 0
-	f.Data = data
 	return nil
 }
 
@@ -285,10 +283,10 @@ func (r *Reader) nextPcapNG(f *Frame) error {
 // the original message.
 func classify(err error) error {
 	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return fmt.Errorf("%w: %w", ErrTruncated, io.ErrUnexpectedEOF)
 	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrTruncated), errors.Is(err, ErrNotCapture):
 		return err
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return fmt.Errorf("%w: %w", ErrTruncated, io.ErrUnexpectedEOF)
 	}
 	return fmt.Errorf("%w: %v", ErrCorrupt, err)
 }

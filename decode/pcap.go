@@ -1,0 +1,76 @@
+package decode
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"time"
+)
+
+// maxRecordLen mirrors pcapgo's bound (libpcap's MAXIMUM_SNAPLEN, or the
+// file's snaplen when larger): longer records are corrupt, as in pcapgo and
+// Wireshark.
+const maxRecordLen = 262144
+
+// pcapRecords reads classic pcap records after pcapgo has read and checked
+// the file header. Records are sliced straight out of the read buffer
+// instead of copied through pcapgo's io.ReadFull into a second buffer: the
+// per-record cost halves (research/performance.md: 0.24 s vs 0.54 s for
+// 10 M records), and the checks and messages are pcapgo's own
+// (TestPcapRecordsMatchPcapgo).
+type pcapRecords struct {
+	order   binary.ByteOrder
+	nanos   bool
+	snaplen uint32
+	large   []byte // records too large to slice from the buffer
+}
+
+func (pr *pcapRecords) maxLen() int {
+	return max(int(pr.snaplen), maxRecordLen)
+}
+
+// next reads one record into f. io.EOF means a clean end; other errors are
+// wrapped by the caller with frame and offset.
+func (r *Reader) nextRecord(f *Frame) error {
+	pr := &r.records
+	hdr, err := r.br.Peek(16)
+	switch {
+	case len(hdr) == 0:
+		return io.EOF
+	case len(hdr) < 16:
+		return fmt.Errorf("%w: record header: %d of 16 bytes: %w", ErrTruncated, len(hdr), io.ErrUnexpectedEOF)
+	case err != nil:
+		return err
+	}
+	sec, frac := pr.order.Uint32(hdr[0:]), pr.order.Uint32(hdr[4:])
+	caplen, origlen := pr.order.Uint32(hdr[8:]), pr.order.Uint32(hdr[12:])
+	if int64(caplen) > int64(pr.maxLen()) {
+		return fmt.Errorf("%w: capture length exceeds snap length: %d > %d", ErrCorrupt, caplen, pr.snaplen)
+	}
+	if caplen > origlen {
+		return fmt.Errorf("%w: capture length exceeds original packet length: %d > %d", ErrCorrupt, caplen, origlen)
+	}
+	n := int(caplen)
+	if 16+n <= bufSize {
+		rec, _ := r.br.Peek(16 + n)
+		if len(rec) < 16+n {
+			return fmt.Errorf("%w: record of %d bytes, %d in file: %w", ErrTruncated, n, len(rec)-16, io.ErrUnexpectedEOF)
+		}
+		f.Data = rec[16 : 16+n : 16+n]
+		_, _ = r.br.Discard(16 + n) // the slice stays valid until the next read
+	} else {
+		_, _ = r.br.Discard(16)
+		pr.large = append(pr.large[:0], make([]byte, n)...)
+		if _, err := io.ReadFull(r.br, pr.large); err != nil {
+			return fmt.Errorf("%w: record of %d bytes: %w", ErrTruncated, n, io.ErrUnexpectedEOF)
+		}
+		f.Data = pr.large
+	}
+	nsec := int64(frac)
+	if !pr.nanos {
+		nsec *= 1000
+	}
+	f.Time = time.Unix(int64(sec), nsec).UTC()
+	f.CapLen, f.OrigLen = n, int(origlen)
+	return nil
+}
