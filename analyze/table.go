@@ -293,8 +293,8 @@ func (t *Table) forget(f *Flow) {
 func (t *Table) Live() int { return len(t.live) }
 
 // Flows ends the table and returns every flow, sorted by first frame and
-// numbered from 1. The order is total (two flows never share a first
-// frame... except a frame that opens one flow only), so output is stable.
+// numbered from 1. A frame opens at most one flow, so the order is total and
+// the output stable.
 func (t *Table) Flows() []*Flow {
 	all := slices.Grow(t.done, len(t.live))
 	for _, f := range t.live {
@@ -304,12 +304,7 @@ func (t *Table) Flows() []*Flow {
 	t.last = nil
 	t.done = nil
 	t.expiries = nil
-	slices.SortFunc(all, func(a, b *Flow) int {
-		if c := cmp.Compare(a.FirstFrame, b.FirstFrame); c != 0 {
-			return c
-		}
-		return cmpEndpoint(a.key.a, a.key.pa, b.key.a, b.key.pa)
-	})
+	slices.SortFunc(all, func(a, b *Flow) int { return cmp.Compare(a.FirstFrame, b.FirstFrame) })
 	for i, f := range all {
 		f.ID = i + 1
 	}

@@ -3,7 +3,6 @@ package decode
 import (
 	"encoding/binary"
 	"fmt"
-	"io"
 )
 
 // pcapng block types (draft-ietf-opsawg-pcapng 4).
@@ -148,5 +147,3 @@ func blockName(typ uint32) string {
 func (r *Reader) blockError(off int64, what string, err error) error {
 	return &Error{Frame: r.next, Offset: off, What: what, Err: err}
 }
-
-var _ io.Reader = (*countingReader)(nil)

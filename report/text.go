@@ -19,6 +19,10 @@ func FlowsText(w io.Writer, r *analyze.Result) error {
 	if err := captureText(w, &r.Capture); err != nil {
 		return err
 	}
+	if len(r.Flows) == 0 {
+		_, err := io.WriteString(w, "no TCP or UDP flows\n")
+		return err
+	}
 	t := newTable(w)
 	t.Header("id", "proto", "client", "server", "frames", "packets", "bytes", "state", "history", "rtt", "max idle")
 	for _, f := range r.Flows {
@@ -36,11 +40,18 @@ func FlowsText(w io.Writer, r *analyze.Result) error {
 
 func captureText(w io.Writer, c *analyze.Capture) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "capture  %s (%s", c.File, c.Format)
-	if c.Gzip {
-		b.WriteString(", gzip")
+	fmt.Fprintf(&b, "capture  %s", c.File)
+	if c.Format != "" {
+		fmt.Fprintf(&b, " (%s", c.Format)
+		if c.Gzip {
+			b.WriteString(", gzip")
+		}
+		if len(c.LinkTypes) > 0 {
+			fmt.Fprintf(&b, ", %s", strings.Join(c.LinkTypes, ", "))
+		}
+		b.WriteString(")")
 	}
-	fmt.Fprintf(&b, ", %s)\n", strings.Join(c.LinkTypes, ", "))
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "packets  %d, %d bytes", c.Packets, c.Bytes)
 	if c.Packets > 0 {
 		fmt.Fprintf(&b, ", %s to %s (%s)", timestamp(c.First), timestamp(c.Last), duration(c.Last.Sub(c.First)))

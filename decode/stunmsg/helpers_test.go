@@ -2,47 +2,22 @@ package stunmsg
 
 import (
 	"encoding/hex"
+	"github.com/qadiag/qadiag/decode/decodetest"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// fixture reads testdata/<name>.hex: lines starting with '#' are comments,
-// the rest is hex with optional white space.
+// fixture reads testdata/<name>.hex (decodetest.HexFixture's format).
 func fixture(tb testing.TB, name string) []byte {
 	tb.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name+".hex"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var sb strings.Builder
-	for line := range strings.Lines(string(raw)) {
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		sb.WriteString(strings.Join(strings.Fields(line), ""))
-	}
-	b, err := hex.DecodeString(sb.String())
-	if err != nil {
-		tb.Fatalf("%s: %v", name, err)
-	}
-	return b
+	return decodetest.HexFixture(tb, "testdata", name)
 }
 
 // fixtureNames lists the fixtures in testdata, without the .hex suffix.
 func fixtureNames(tb testing.TB) []string {
 	tb.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", "*.hex"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	names := make([]string, 0, len(paths))
-	for _, p := range paths {
-		names = append(names, strings.TrimSuffix(filepath.Base(p), ".hex"))
-	}
-	return names
+	return decodetest.HexFixtureNames(tb, "testdata")
 }
 
 // tid parses a 24-digit hex transaction ID.

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,21 +97,29 @@ func firstLine(s string) string {
 type Conversation struct {
 	A, B   string // "addr:port" as tshark prints them
 	Frames uint64
-	// Bytes is the total as printed: exact below 10 kB ("9136 bytes"),
-	// rounded to a unit above ("86 kB"); Unit is the unit's size in bytes,
-	// 1 when exact.
-	Bytes, Unit uint64
+	// Bytes is the total as printed, in bytes: exact below 10 kB ("9136
+	// bytes"), rounded above ("86 kB"), where Slack is the rounding (one
+	// unit) and 0 when exact.
+	Bytes, Slack uint64
 }
 
 // BytesMatch reports whether an exact byte count agrees with the row's
 // printed, possibly rounded, total.
 func (c Conversation) BytesMatch(n uint64) bool {
-	if c.Unit == 1 {
-		return n == c.Bytes
-	}
-	lo, hi := c.Bytes*c.Unit-c.Unit, c.Bytes*c.Unit+c.Unit
-	return n >= lo && n <= hi
+	return n+c.Slack >= c.Bytes && n <= c.Bytes+c.Slack
 }
+
+// Merge adds another row of the same address pair (tshark lists a reused
+// port pair once per connection).
+func (c Conversation) Merge(o Conversation) Conversation {
+	c.Frames += o.Frames
+	c.Bytes += o.Bytes
+	c.Slack += o.Slack
+	return c
+}
+
+// sizeUnits are the units of tshark's rounded byte columns.
+var sizeUnits = map[string]uint64{"bytes": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}
 
 // Key is the unordered endpoint pair, for matching rows from two tools.
 func Key(a, b string) string {
@@ -148,12 +155,15 @@ func Conversations(t testing.TB, file string) map[string][]Conversation {
 			t.Fatalf("tshark conv row %q: %v", sc.Text(), err)
 		}
 		bytes, _ := strconv.ParseUint(f[10], 10, 64)
-		units := map[string]uint64{"bytes": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}
-		unit, ok := units[f[11]]
+		unit, ok := sizeUnits[f[11]]
 		if !ok {
 			t.Fatalf("tshark conv row %q: unknown unit %q", sc.Text(), f[11])
 		}
-		convs[proto] = append(convs[proto], Conversation{A: f[0], B: f[2], Frames: total, Bytes: bytes, Unit: unit})
+		c := Conversation{A: f[0], B: f[2], Frames: total, Bytes: bytes * unit}
+		if unit > 1 {
+			c.Slack = unit
+		}
+		convs[proto] = append(convs[proto], c)
 	}
 	return convs
 }
@@ -178,10 +188,4 @@ func Fields(t testing.TB, file, filter string, fields ...string) [][]string {
 		rows = append(rows, strings.Split(line, "\t"))
 	}
 	return rows
-}
-
-// Endpoint formats an address and port the way tshark's conversation table
-// does: IPv6 addresses without brackets.
-func Endpoint(addr string, port string) string {
-	return fmt.Sprintf("%s:%s", addr, port)
 }
