@@ -7,37 +7,40 @@ import (
 )
 
 // account adds one packet to the flow: counters, baselines, idle gap, and
-// for TCP the sequence analysis and Zeek history.
-func (f *Flow) account(dir Direction, fr *decode.Frame, p *decode.Packet) {
-	d := &f.Dir[dir]
-	if d.Packets == 0 {
+// for TCP the sequence analysis and Zeek history. now is fr.Time in Unix
+// nanoseconds.
+func (f *Flow) account(dir Direction, fr *decode.Frame, p *decode.Packet, now int64) {
+	h := &f.hot[dir]
+	if h.packets == 0 {
+		d := &f.Dir[dir]
 		d.FirstFrame, d.First = fr.Number, fr.Time
-		d.TTLFirst, d.TTLMin, d.TTLMax, d.IPIDFirst = p.TTL, p.TTL, p.TTL, p.IPID
+		d.TTLFirst, d.IPIDFirst = p.TTL, p.IPID
+		h.ttlMin, h.ttlMax = p.TTL, p.TTL
 	} else {
-		d.TTLMin, d.TTLMax = min(d.TTLMin, p.TTL), max(d.TTLMax, p.TTL)
+		h.ttlMin, h.ttlMax = min(h.ttlMin, p.TTL), max(h.ttlMax, p.TTL)
 	}
-	if f.Packets() > 0 {
-		if gap := fr.Time.Sub(f.Last); gap > f.MaxIdle {
+	if f.hot[0].packets+f.hot[1].packets > 0 {
+		if gap := time.Duration(now - f.last); gap > f.MaxIdle {
 			f.MaxIdle, f.IdleAfterFrame = gap, fr.Number
 		}
 	}
-	d.Packets++
-	d.Bytes += uint64(fr.OrigLen)
-	d.Payload += uint64(len(p.Payload))
-	d.LastFrame, d.Last, d.IPIDLast = fr.Number, fr.Time, p.IPID
-	f.LastFrame, f.Last = fr.Number, fr.Time
+	h.packets++
+	h.bytes += uint64(fr.OrigLen)
+	h.payload += uint64(len(p.Payload))
+	h.lastFrame, h.last, h.ipidLast = fr.Number, now, p.IPID
+	f.last = now
 	if p.Malformed != nil || p.Truncated {
-		d.Malformed++
+		f.Dir[dir].Malformed++
 	}
 	if p.Proto == decode.ProtoTCP {
-		f.tcp(dir, fr, p)
+		f.tcp(dir, fr, p, now)
 	} else if len(p.Payload) > 0 {
 		f.mark(dir, 'd')
 	}
 }
 
 // tcp follows one TCP segment: handshake, options, sequence space, closes.
-func (f *Flow) tcp(dir Direction, fr *decode.Frame, p *decode.Packet) {
+func (f *Flow) tcp(dir Direction, fr *decode.Frame, p *decode.Packet, now int64) {
 	d := &f.Dir[dir]
 	flags := p.Flags
 	syn, ack, fin, rst := flags&decode.FlagSYN != 0, flags&decode.FlagACK != 0, flags&decode.FlagFIN != 0, flags&decode.FlagRST != 0
@@ -73,19 +76,19 @@ func (f *Flow) tcp(dir Direction, fr *decode.Frame, p *decode.Packet) {
 		d.ZeroWindows++
 		f.markRepeat(dir, 'w', 1)
 	}
-	d.sequence(f, dir, fr.Time, p)
+	d.sequence(f, &f.hot[dir], dir, now, p)
 	if fin {
 		d.FINs++
 		f.mark(dir, 'f')
-		if f.Dir[0].FINs > 0 && f.Dir[1].FINs > 0 && f.closedAt.IsZero() {
-			f.closedAt = fr.Time
+		if f.Dir[0].FINs > 0 && f.Dir[1].FINs > 0 && !f.closed {
+			f.closedAt, f.closed = now, true
 		}
 	}
 	if rst {
 		d.RSTs++
 		f.mark(dir, 'r')
-		if f.closedAt.IsZero() {
-			f.closedAt = fr.Time
+		if !f.closed {
+			f.closedAt, f.closed = now, true
 		}
 		if len(f.Resets) < maxResets {
 			f.Resets = append(f.Resets, Reset{Frame: fr.Number, Time: fr.Time, From: dir, TTL: p.TTL, IPID: p.IPID,
@@ -101,7 +104,7 @@ const reorderWindow = 3 * time.Millisecond
 
 // sequence classifies a segment against the sequence space already seen in
 // its direction (RFC 9293 3.4; comparisons are modulo 2^32).
-func (d *DirStats) sequence(f *Flow, dir Direction, now time.Time, p *decode.Packet) {
+func (d *DirStats) sequence(f *Flow, h *dirHot, dir Direction, now int64, p *decode.Packet) {
 	seglen := uint32(len(p.Payload))
 	if p.Flags&decode.FlagSYN != 0 {
 		seglen++
@@ -110,34 +113,34 @@ func (d *DirStats) sequence(f *Flow, dir Direction, now time.Time, p *decode.Pac
 		seglen++
 	}
 	end := p.Seq + seglen
-	if !d.haveSeq {
-		d.nextSeq, d.haveSeq = end, true
+	if !h.haveSeq {
+		h.nextSeq, h.haveSeq = end, true
 		return
 	}
 	if p.Flags&decode.FlagRST != 0 {
 		return
 	}
-	switch diff := int32(p.Seq - d.nextSeq); {
+	switch diff := int32(p.Seq - h.nextSeq); {
 	case seglen == 0:
 		return
 	case diff > 0: // jumped ahead: the bytes in between are missing here
 		d.SeqGaps++
-		d.holeAt, d.holeTime = d.nextSeq, now
-		d.nextSeq = end
+		d.holeAt, d.holeTime = h.nextSeq, now
+		h.nextSeq = end
 	case diff == 0:
-		d.nextSeq = end
+		h.nextSeq = end
 	case diff == -1 && seglen <= 1 && p.Flags&(decode.FlagFIN|decode.FlagSYN) == 0:
 		d.KeepAlives++ // RFC 9293 3.8.4: one byte (or none) just below the window edge
-	case int32(p.Seq-d.holeAt) >= 0 && now.Sub(d.holeTime) < max(reorderWindow, f.RTT):
+	case int32(p.Seq-d.holeAt) >= 0 && time.Duration(now-d.holeTime) < max(reorderWindow, f.RTT):
 		d.OutOfOrder++
-		if int32(end-d.nextSeq) > 0 {
-			d.nextSeq = end
+		if int32(end-h.nextSeq) > 0 {
+			h.nextSeq = end
 		}
 	default:
 		d.Retransmissions++
 		f.markRepeat(dir, 't', 0)
-		if int32(end-d.nextSeq) > 0 {
-			d.nextSeq = end
+		if int32(end-h.nextSeq) > 0 {
+			h.nextSeq = end
 		}
 	}
 }
@@ -181,9 +184,9 @@ func (f *Flow) ConnState() string {
 	c, s := &f.Dir[FromClient], &f.Dir[FromServer]
 	if f.Proto != decode.ProtoTCP {
 		switch {
-		case c.Packets > 0 && s.Packets > 0:
+		case f.hot[FromClient].packets > 0 && f.hot[FromServer].packets > 0:
 			return "SF"
-		case s.Packets > 0:
+		case f.hot[FromServer].packets > 0:
 			return "SHR"
 		}
 		return "S0"

@@ -18,7 +18,9 @@ const (
 	FromServer Direction = 1
 )
 
-// DirStats are the counters and baselines of one direction of a flow.
+// DirStats are the counters and baselines of one direction of a flow. The
+// fields every packet updates are kept in the flow's compact hot state while
+// the flow is live and copied here when the table hands the flow out.
 type DirStats struct {
 	Packets uint64 // frames, as tshark's conversation table counts them
 	Bytes   uint64 // frame lengths on the wire, as tshark counts them
@@ -39,10 +41,8 @@ type DirStats struct {
 
 	ISN      uint32 // initial sequence number, when the SYN was seen
 	HaveISN  bool
-	nextSeq  uint32 // one past the highest sequence number sent
-	haveSeq  bool
 	holeAt   uint32 // start of the newest gap in the sequence space
-	holeTime time.Time
+	holeTime int64  // when it opened, Unix nanoseconds
 
 	SYNs, FINs, RSTs int
 	Retransmissions  int
@@ -51,6 +51,19 @@ type DirStats struct {
 	KeepAlives       int
 	SeqGaps          int // segments that jumped ahead of the sequence space: lost or not captured
 	Malformed        int // frames whose headers did not decode cleanly
+}
+
+// dirHot is what every packet of one direction updates, packed into one
+// cache line: with tens of thousands of live flows each packet's flow is a
+// cache miss, and the fewer lines a packet touches the faster the table.
+type dirHot struct {
+	packets, bytes, payload uint64
+	lastFrame               uint64
+	last                    int64  // Unix nanoseconds
+	nextSeq                 uint32 // one past the highest sequence number sent
+	haveSeq                 bool
+	ttlMin, ttlMax          uint8
+	ipidLast                uint16
 }
 
 // Reset is one TCP reset as seen on the wire, with what the detectors compare
@@ -73,6 +86,17 @@ const maxResets = 8
 // Flow is one TCP connection or UDP exchange: the same protocol and address
 // pair seen in both directions.
 type Flow struct {
+	// The fields every packet touches come first, to share cache lines:
+	// with many live flows each packet's flow is a cache miss.
+	key      flowKey
+	hash     uint64    // key's hash in the table's index
+	last     int64     // the last packet, Unix nanoseconds
+	closedAt int64     // when both FINs or a RST were seen, if closed
+	hseen    [2]uint32 // letters recorded per direction, one bit each
+	clientB  bool      // the client is the key's second endpoint
+	closed   bool
+	hot      [2]dirHot
+
 	ID     int   // 1-based position in the result's flow list
 	Proto  uint8 // decode.ProtoTCP or decode.ProtoUDP
 	Client netip.AddrPort
@@ -86,7 +110,6 @@ type Flow struct {
 	Dir                   [2]DirStats
 
 	history []byte
-	hseen   [2]uint32 // letters recorded per direction, one bit each
 	hcount  [2][2]int // retransmission and zero-window counts for Zeek's repeated letters
 
 	SYNFrame, SYNACKFrame uint64
@@ -97,10 +120,6 @@ type Flow struct {
 	// flow, IdleAfterFrame the frame that ended it.
 	MaxIdle        time.Duration
 	IdleAfterFrame uint64
-
-	closedAt time.Time // when both FINs or a RST were seen; zero while open
-	key      flowKey
-	clientB  bool // the client is the key's second endpoint
 }
 
 // History is Zeek's connection history string: upper case for the client,
@@ -109,10 +128,24 @@ type Flow struct {
 func (f *Flow) History() string { return string(f.history) }
 
 // Packets counts frames in both directions.
-func (f *Flow) Packets() uint64 { return f.Dir[0].Packets + f.Dir[1].Packets }
+func (f *Flow) Packets() uint64 { return f.hot[0].packets + f.hot[1].packets }
 
 // Bytes counts frame bytes in both directions.
-func (f *Flow) Bytes() uint64 { return f.Dir[0].Bytes + f.Dir[1].Bytes }
+func (f *Flow) Bytes() uint64 { return f.hot[0].bytes + f.hot[1].bytes }
+
+// finish copies the hot state into the exported fields.
+func (f *Flow) finish() {
+	for i := range f.Dir {
+		d, h := &f.Dir[i], &f.hot[i]
+		d.Packets, d.Bytes, d.Payload, d.LastFrame = h.packets, h.bytes, h.payload, h.lastFrame
+		d.TTLMin, d.TTLMax, d.IPIDLast = h.ttlMin, h.ttlMax, h.ipidLast
+		if h.packets > 0 {
+			d.Last = time.Unix(0, h.last).UTC()
+		}
+	}
+	f.LastFrame = max(f.hot[0].lastFrame, f.hot[1].lastFrame)
+	f.Last = time.Unix(0, f.last).UTC()
+}
 
 // Duration is the time from the first to the last packet.
 func (f *Flow) Duration() time.Duration { return f.Last.Sub(f.First) }

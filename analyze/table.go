@@ -11,45 +11,43 @@ import (
 )
 
 // flowKey identifies a flow regardless of direction: the two endpoints in a
-// canonical order. It is plain memory of 38 bytes with no padding and no
-// pointer, so the runtime hashes it with one memhash call; a key of two
-// netip.AddrPort values (with their zone pointers and padding) hashes field
-// by field and costs more on every packet.
+// canonical order, as five machine words with no padding and no pointer, so
+// comparing two keys is five word compares.
 type flowKey struct {
-	a, b   [16]byte
-	pa, pb uint16
-	proto  uint8
-	v6     uint8
+	a0, a1 uint64 // first endpoint's address (As16, loaded little-endian)
+	b0, b1 uint64 // second endpoint's address
+	meta   uint64 // first port << 48 | second port << 32 | protocol << 8 | IPv6
+}
+
+// equal compares word by word; the compiler calls memequal for the struct.
+func (k *flowKey) equal(o *flowKey) bool {
+	return k.a1 == o.a1 && k.b1 == o.b1 && k.meta == o.meta && k.a0 == o.a0 && k.b0 == o.b0
 }
 
 // makeKey returns the canonical key for a packet and whether the packet's
 // source is the key's second endpoint.
 func makeKey(p *decode.Packet) (flowKey, bool) {
-	// Within one flow both addresses are of one family, where netip's order
-	// equals the byte order of As16 that cmpEndpoint uses.
-	src, dst, sp, dp := p.Src, p.Dst, p.SrcPort, p.DstPort
-	c := src.Compare(dst)
-	if c == 0 {
-		c = cmp.Compare(sp, dp)
+	// Any total order of the endpoints makes the key canonical; comparing
+	// the address words as loaded is cheaper than netip's numeric order.
+	var s0, s1, d0, d1 uint64
+	if p.IPVersion == 4 {
+		s4, d4 := p.Src.As4(), p.Dst.As4()
+		s1, d1 = uint64(binary.BigEndian.Uint32(s4[:])), uint64(binary.BigEndian.Uint32(d4[:]))
+	} else {
+		s, d := p.Src.As16(), p.Dst.As16()
+		s0, s1 = binary.LittleEndian.Uint64(s[:8]), binary.LittleEndian.Uint64(s[8:])
+		d0, d1 = binary.LittleEndian.Uint64(d[:8]), binary.LittleEndian.Uint64(d[8:])
 	}
-	if c > 0 {
-		src, dst, sp, dp = dst, src, dp, sp
+	sp, dp := uint64(p.SrcPort), uint64(p.DstPort)
+	swapped := s0 > d0 || s0 == d0 && (s1 > d1 || s1 == d1 && sp > dp)
+	if swapped {
+		s0, s1, d0, d1, sp, dp = d0, d1, s0, s1, dp, sp
 	}
-	k := flowKey{a: src.As16(), b: dst.As16(), pa: sp, pb: dp, proto: p.Proto}
+	meta := sp<<48 | dp<<32 | uint64(p.Proto)<<8
 	if p.IPVersion == 6 {
-		k.v6 = 1
+		meta |= 1
 	}
-	return k, c > 0
-}
-
-func cmpEndpoint(a [16]byte, pa uint16, b [16]byte, pb uint16) int {
-	if x, y := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8]); x != y {
-		return cmp.Compare(x, y)
-	}
-	if x, y := binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]); x != y {
-		return cmp.Compare(x, y)
-	}
-	return cmp.Compare(pa, pb)
+	return flowKey{a0: s0, a1: s1, b0: d0, b1: d1, meta: meta}, swapped
 }
 
 // Expiry by capture time (not wall time, so a capture reads the same on any
@@ -69,9 +67,9 @@ const (
 // Memory grows with live flows and with the number of flows, never with
 // packets.
 type Table struct {
-	live      map[flowKey]*Flow
+	live      flowIndex
 	done      []*Flow
-	nextSweep time.Time
+	nextSweep int64 // Unix nanoseconds
 	// expiries holds, for every live flow that can expire, an entry no
 	// later than the time it expires, so a sweep looks only at the flows
 	// that may have expired instead of walking all of them.
@@ -81,7 +79,7 @@ type Table struct {
 
 // NewTable returns an empty flow table.
 func NewTable() *Table {
-	return &Table{live: make(map[flowKey]*Flow, 1024)}
+	return &Table{live: newFlowIndex()}
 }
 
 // Add accounts one decoded packet to its flow. Packets without a TCP or UDP
@@ -90,15 +88,20 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 	if !p.Transport {
 		return nil
 	}
-	if fr.Time.After(t.nextSweep) {
-		t.sweep(fr.Time)
+	now := fr.Time.UnixNano()
+	if now > t.nextSweep {
+		t.sweep(now)
 	}
 	k, swapped := makeKey(p)
 	// Packets come in bursts of one flow (a window of data, its ACKs): the
 	// last flow is checked before the map.
 	f := t.last
-	if f == nil || f.key != k {
-		f = t.live[k]
+	var h uint64
+	if f == nil || !f.key.equal(&k) {
+		h = t.live.hash(&k)
+		f = t.live.get(&k, h)
+	} else {
+		h = f.hash
 	}
 	if f != nil && p.Proto == decode.ProtoTCP && isNewConnection(f, p) {
 		t.retire(f)
@@ -109,17 +112,17 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 	schedule := f == nil
 	if f == nil {
 		f = newFlow(k, swapped, fr, p)
-		t.live[k] = f
+		t.live.put(f, h)
 	} else {
-		schedule = fr.Time.Before(f.Last)
+		schedule = now < f.last
 	}
-	open := f.closedAt.IsZero()
+	open := !f.closed
 	dir := FromServer
 	if swapped == f.clientB {
 		dir = FromClient
 	}
-	f.account(dir, fr, p)
-	if schedule || open && !f.closedAt.IsZero() {
+	f.account(dir, fr, p, now)
+	if schedule || open && f.closed {
 		t.schedule(f)
 	}
 	t.last = f
@@ -129,7 +132,7 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 // isNewConnection reports whether a SYN reuses the address pair of a flow
 // that has closed: a new connection, as Wireshark starts a new tcp.stream.
 func isNewConnection(f *Flow, p *decode.Packet) bool {
-	if p.Flags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN || f.closedAt.IsZero() {
+	if p.Flags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN || !f.closed {
 		return false
 	}
 	d := &f.Dir[FromClient]
@@ -137,7 +140,7 @@ func isNewConnection(f *Flow, p *decode.Packet) bool {
 }
 
 func newFlow(k flowKey, swapped bool, fr *decode.Frame, p *decode.Packet) *Flow {
-	f := &Flow{key: k, Proto: p.Proto, FirstFrame: fr.Number, First: fr.Time}
+	f := &Flow{key: k, Proto: p.Proto, FirstFrame: fr.Number, First: fr.Time, last: fr.Time.UnixNano()}
 	src, dst := netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)
 	srcIsClient, by := chooseClient(p)
 	f.ClientBy = by
@@ -188,7 +191,7 @@ func serviceRank(port uint16) int {
 // and false for a flow that never expires while open.
 func idleLimit(f *Flow) (time.Duration, bool) {
 	switch {
-	case !f.closedAt.IsZero():
+	case f.closed:
 		return closedLinger, true
 	case f.Proto == decode.ProtoTCP:
 		return tcpIdle, true
@@ -201,27 +204,28 @@ func idleLimit(f *Flow) (time.Duration, bool) {
 // schedule records when the flow expires if it stays idle.
 func (t *Table) schedule(f *Flow) {
 	if limit, ok := idleLimit(f); ok {
-		t.expiries.push(expiry{at: f.Last.Add(limit), f: f})
+		t.expiries.push(expiry{at: f.last + int64(limit), f: f})
 	}
 }
 
 // sweep ends the flows idle past their limit at now. Only flows whose
 // scheduled expiry has passed are checked; one that has seen packets since
 // is scheduled again.
-func (t *Table) sweep(now time.Time) {
-	t.nextSweep = now.Add(sweepEvery)
-	for len(t.expiries) > 0 && t.expiries[0].at.Before(now) {
+func (t *Table) sweep(now int64) {
+	t.nextSweep = now + int64(sweepEvery)
+	for len(t.expiries) > 0 && t.expiries[0].at < now {
 		f := t.expiries.pop().f
-		if t.live[f.key] != f {
+		if !t.live.contains(f) {
 			continue // already retired
 		}
-		idle := now.Sub(f.Last)
+		idle := time.Duration(now - f.last)
 		switch {
-		case !f.closedAt.IsZero() && idle > closedLinger,
+		case f.closed && idle > closedLinger,
 			f.Proto == decode.ProtoTCP && idle > tcpIdle,
 			f.Proto == decode.ProtoUDP && idle > udpIdle:
-			delete(t.live, f.key)
+			t.live.remove(f)
 			t.forget(f)
+			f.finish()
 			t.done = append(t.done, f)
 		default:
 			t.schedule(f)
@@ -231,7 +235,7 @@ func (t *Table) sweep(now time.Time) {
 
 // expiry is a flow and a time no later than when it expires.
 type expiry struct {
-	at time.Time
+	at int64 // Unix nanoseconds
 	f  *Flow
 }
 
@@ -242,7 +246,7 @@ func (h *expiryHeap) push(e expiry) {
 	q := append(*h, e)
 	for i := len(q) - 1; i > 0; {
 		p := (i - 1) / 2
-		if !q[i].at.Before(q[p].at) {
+		if q[i].at >= q[p].at {
 			break
 		}
 		q[i], q[p] = q[p], q[i]
@@ -260,10 +264,10 @@ func (h *expiryHeap) pop() expiry {
 	q = q[:n]
 	for i := 0; ; {
 		m, l, r := i, 2*i+1, 2*i+2
-		if l < n && q[l].at.Before(q[m].at) {
+		if l < n && q[l].at < q[m].at {
 			m = l
 		}
-		if r < n && q[r].at.Before(q[m].at) {
+		if r < n && q[r].at < q[m].at {
 			m = r
 		}
 		if m == i {
@@ -277,8 +281,9 @@ func (h *expiryHeap) pop() expiry {
 }
 
 func (t *Table) retire(f *Flow) {
-	delete(t.live, f.key)
+	t.live.remove(f)
 	t.forget(f)
+	f.finish()
 	t.done = append(t.done, f)
 }
 
@@ -290,17 +295,18 @@ func (t *Table) forget(f *Flow) {
 }
 
 // Live is the number of flows currently held open.
-func (t *Table) Live() int { return len(t.live) }
+func (t *Table) Live() int { return t.live.n }
 
 // Flows ends the table and returns every flow, sorted by first frame and
 // numbered from 1. A frame opens at most one flow, so the order is total and
 // the output stable.
 func (t *Table) Flows() []*Flow {
-	all := slices.Grow(t.done, len(t.live))
-	for _, f := range t.live {
+	all := slices.Grow(t.done, t.live.n)
+	t.live.all(func(f *Flow) {
+		f.finish()
 		all = append(all, f)
-	}
-	clear(t.live)
+	})
+	t.live.clear()
 	t.last = nil
 	t.done = nil
 	t.expiries = nil

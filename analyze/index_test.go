@@ -1,0 +1,54 @@
+package analyze
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestFlowIndexMatchesMap drives the index and a Go map with the same random
+// inserts and removals, in a small key space so probe runs collide, wrap
+// around the table's end and are shifted back by removals.
+func TestFlowIndexMatchesMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	x := newFlowIndex()
+	want := map[flowKey]*Flow{}
+	key := func() flowKey {
+		return flowKey{a0: uint64(r.IntN(40)), b1: uint64(r.IntN(40)), meta: uint64(r.IntN(3))}
+	}
+	for step := range 200000 {
+		k := key()
+		h := x.hash(&k)
+		if k.meta == 2 {
+			h = h&^0xfffff | 0xffff8 | h&7 // homes in the last 8 slots: long runs that wrap
+		}
+		got := x.get(&k, h)
+		if f, ok := want[k]; ok && got != f || !ok && got != nil {
+			t.Fatalf("step %d: get(%v) = %p, want %p", step, k, got, want[k])
+		}
+		switch {
+		case got == nil:
+			f := &Flow{key: k}
+			x.put(f, h)
+			want[k] = f
+		case r.IntN(2) == 0:
+			x.remove(got)
+			delete(want, k)
+			if x.contains(got) {
+				t.Fatalf("step %d: removed flow still present", step)
+			}
+		}
+		if x.n != len(want) {
+			t.Fatalf("step %d: n = %d, want %d", step, x.n, len(want))
+		}
+	}
+	seen := 0
+	x.all(func(f *Flow) {
+		seen++
+		if want[f.key] != f {
+			t.Fatalf("all: flow %v not live", f.key)
+		}
+	})
+	if seen != len(want) {
+		t.Fatalf("all visited %d flows, want %d", seen, len(want))
+	}
+}
