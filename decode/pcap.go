@@ -23,6 +23,32 @@ type pcapRecords struct {
 	nanos   bool
 	snaplen uint32
 	large   []byte // records too large to slice from the buffer
+	// win is the part of the read buffer not yet handed out as records,
+	// from one Peek; used counts the bytes handed out since, which are
+	// discarded from the bufio.Reader only when the window runs dry. One
+	// Peek per buffer instead of three bufio calls per record.
+	win     []byte
+	used    int
+	readErr error // why the last Peek came back short: io.EOF or a read error
+}
+
+// window returns at least n unread bytes when the file has them, fewer at its
+// end. n must not exceed bufSize.
+func (r *Reader) window(n int) []byte {
+	pr := &r.records
+	if len(pr.win) >= n {
+		return pr.win
+	}
+	_, _ = r.br.Discard(pr.used)
+	pr.used = 0
+	pr.win, pr.readErr = r.br.Peek(bufSize)
+	return pr.win
+}
+
+// consume hands out n bytes of the window.
+func (pr *pcapRecords) consume(n int) {
+	pr.win = pr.win[n:]
+	pr.used += n
 }
 
 func (pr *pcapRecords) maxLen() int {
@@ -33,14 +59,14 @@ func (pr *pcapRecords) maxLen() int {
 // wrapped by the caller with frame and offset.
 func (r *Reader) nextRecord(f *Frame) error {
 	pr := &r.records
-	hdr, err := r.br.Peek(16)
+	hdr := r.window(16)
 	switch {
+	case len(hdr) < 16 && pr.readErr != nil && pr.readErr != io.EOF:
+		return pr.readErr
 	case len(hdr) == 0:
 		return io.EOF
 	case len(hdr) < 16:
 		return fmt.Errorf("%w: record header: %d of 16 bytes: %w", ErrTruncated, len(hdr), io.ErrUnexpectedEOF)
-	case err != nil:
-		return err
 	}
 	sec, frac := pr.order.Uint32(hdr[0:]), pr.order.Uint32(hdr[4:])
 	caplen, origlen := pr.order.Uint32(hdr[8:]), pr.order.Uint32(hdr[12:])
@@ -52,14 +78,18 @@ func (r *Reader) nextRecord(f *Frame) error {
 	}
 	n := int(caplen)
 	if 16+n <= bufSize {
-		rec, _ := r.br.Peek(16 + n)
+		rec := r.window(16 + n)
 		if len(rec) < 16+n {
+			if pr.readErr != nil && pr.readErr != io.EOF {
+				return pr.readErr
+			}
 			return fmt.Errorf("%w: record of %d bytes, %d in file: %w", ErrTruncated, n, len(rec)-16, io.ErrUnexpectedEOF)
 		}
 		f.Data = rec[16 : 16+n : 16+n]
-		_, _ = r.br.Discard(16 + n) // the slice stays valid until the next read
+		pr.consume(16 + n) // the slice stays valid until the window is refilled
 	} else {
-		_, _ = r.br.Discard(16)
+		_, _ = r.br.Discard(pr.used + 16)
+		pr.win, pr.used = nil, 0
 		pr.large = append(pr.large[:0], make([]byte, n)...)
 		if _, err := io.ReadFull(r.br, pr.large); err != nil {
 			return fmt.Errorf("%w: record of %d bytes: %w", ErrTruncated, n, io.ErrUnexpectedEOF)
