@@ -55,6 +55,13 @@ type Request struct {
 	// ProxyAuthorization reports a Proxy-Authorization field (RFC 9110
 	// 11.7.2); its value, a credential, is never kept.
 	ProxyAuthorization bool
+	// ContentLength is the Content-Length field (RFC 9110 8.6); HasLength
+	// is false when it is absent or not a valid number.
+	ContentLength int64
+	HasLength     bool
+	// Chunked reports a Transfer-Encoding ending in chunked (RFC 9112 6.1):
+	// the body's length is not known from the header.
+	Chunked bool
 	// HeaderBytes is the length of the header block, start line and final
 	// empty line included; the body, if any, starts there.
 	HeaderBytes int
@@ -89,6 +96,10 @@ type Response struct {
 	// ProxyAgent is the Proxy-Agent field, which proxies such as Apache
 	// and Zscaler send in CONNECT responses (not standardised).
 	ProxyAgent string
+	// ContentLength, HasLength and Chunked are as in Request.
+	ContentLength int64
+	HasLength     bool
+	Chunked       bool
 	// HeaderBytes is the length of the header block, as in Request.
 	HeaderBytes int
 }

@@ -31,6 +31,10 @@ func ParseRequest(b []byte) (Request, error) {
 			r.UserAgent = keep(value)
 		case "Proxy-Authorization":
 			r.ProxyAuthorization = true
+		case "Content-Length":
+			r.ContentLength, r.HasLength = contentLength(value)
+		case "Transfer-Encoding":
+			r.Chunked = chunked(value)
 		}
 	})
 	return r, err
@@ -66,6 +70,10 @@ func ParseResponse(b []byte) (Response, error) {
 			r.ContentType = keep(value)
 		case "Proxy-Agent":
 			r.ProxyAgent = keep(value)
+		case "Content-Length":
+			r.ContentLength, r.HasLength = contentLength(value)
+		case "Transfer-Encoding":
+			r.Chunked = chunked(value)
 		}
 	})
 	return r, err
@@ -217,4 +225,37 @@ func schemeName(s []byte) string {
 		}
 	}
 	return keep(s)
+}
+
+// contentLength parses a Content-Length value (RFC 9110 8.6: 1*DIGIT); ok
+// is false when it is not one. A list of equal values, which RFC 9110 8.6 lets a
+// recipient accept, is read as that value.
+func contentLength(v []byte) (int64, bool) {
+	first, rest, more := bytes.Cut(v, []byte(","))
+	first = bytes.TrimSpace(first)
+	n := int64(0)
+	if len(first) == 0 {
+		return 0, false
+	}
+	for _, c := range first {
+		if c < '0' || c > '9' || n > 1<<40 {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if more {
+		if m, ok := contentLength(rest); !ok || m != n {
+			return 0, false
+		}
+	}
+	return n, true
+}
+
+// chunked reports whether the last transfer coding is chunked (RFC 9112
+// 6.1).
+func chunked(v []byte) bool {
+	if i := bytes.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	return strings.EqualFold(string(bytes.TrimSpace(v)), "chunked")
 }

@@ -27,13 +27,13 @@ func TestParseCorpus(t *testing.T) {
 		},
 		{
 			// tshark: "CONNECT supportingfunctions.us.newsweaver.com:443 HTTP/1.0",
-			// Host without port, Outlook User-Agent; tcp.len 379.
+			// Host without port, Outlook User-Agent, Content-Length 0; tcp.len 379.
 			fixture: "proxy-connect-zscaler-tls-intercept-f4",
 			want: Request{Method: "CONNECT", Target: "supportingfunctions.us.newsweaver.com:443", Proto: "HTTP/1.0",
 				Host: "supportingfunctions.us.newsweaver.com",
 				UserAgent: "Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 10.0; WOW64; Trident/7.0; .NET4.0C; .NET4.0E; " +
 					".NET CLR 2.0.50727; .NET CLR 3.0.30729; .NET CLR 3.5.30729; wbx 1.0.0; Microsoft Outlook 16.0.9126)",
-				HeaderBytes: 379},
+				HasLength: true, HeaderBytes: 379},
 		},
 		{
 			// tshark: "CONNECT secure.newegg.com:443 HTTP/1.1" over IPv6/DLT_NULL.
@@ -91,15 +91,15 @@ func TestParseCorpus(t *testing.T) {
 			// Content-type application/octet-stream, Content-length 68.
 			fixture: "http-407-status-evader-f5",
 			want: Response{Proto: "HTTP/1.1", Status: 407, Reason: "ok",
-				ContentType: "application/octet-stream", HeaderBytes: 246 - 68},
+				ContentType: "application/octet-stream", ContentLength: 68, HasLength: true, HeaderBytes: 246 - 68},
 		},
 		{
 			// tshark (first segment of a reassembled PDU): "HTTP/1.1 401
 			// Authorization Required", Server Apache, WWW-Authenticate Basic
-			// realm="BrowserSpy.dk - HTTP Password Test", text/html.
+			// realm="BrowserSpy.dk - HTTP Password Test", text/html, chunked.
 			fixture: "http-401-auth-f6",
 			want: Response{Proto: "HTTP/1.1", Status: 401, Reason: "Authorization Required",
-				WWWAuthenticate: []string{"Basic"}, Server: "Apache", ContentType: "text/html", HeaderBytes: 405},
+				WWWAuthenticate: []string{"Basic"}, Server: "Apache", ContentType: "text/html", Chunked: true, HeaderBytes: 405},
 		},
 	}
 	for _, tt := range responses {
@@ -325,6 +325,31 @@ func TestSplitAuthority(t *testing.T) {
 		got.Host, got.Port, got.OK = SplitAuthority(tt.in)
 		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("SplitAuthority(%q) mismatch (-want +got):\n%s", tt.in, diff)
+		}
+	}
+}
+
+func TestBodyLength(t *testing.T) {
+	for _, tt := range []struct {
+		header      string
+		n           int64
+		ok, chunked bool
+	}{
+		{"Content-Length: 42", 42, true, false},
+		{"Content-Length: 42, 42", 42, true, false},
+		{"Content-Length: 42, 43", 0, false, false},
+		{"Content-Length: -1", 0, false, false},
+		{"Content-Length: 99999999999999999999", 0, false, false},
+		{"Content-Length:", 0, false, false},
+		{"Transfer-Encoding: gzip, chunked", 0, false, true},
+		{"Transfer-Encoding: chunked, gzip", 0, false, false},
+	} {
+		r, err := ParseResponse([]byte("HTTP/1.1 407 Proxy Authentication Required\r\n" + tt.header + "\r\n\r\n"))
+		if err != nil {
+			t.Fatalf("%q: %v", tt.header, err)
+		}
+		if r.ContentLength != tt.n || r.HasLength != tt.ok || r.Chunked != tt.chunked {
+			t.Errorf("%q: length %d %v chunked %v, want %d %v %v", tt.header, r.ContentLength, r.HasLength, r.Chunked, tt.n, tt.ok, tt.chunked)
 		}
 	}
 }
