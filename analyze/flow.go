@@ -50,6 +50,7 @@ type DirStats struct {
 	ZeroWindows      int
 	KeepAlives       int
 	SeqGaps          int // segments that jumped ahead of the sequence space: lost or not captured
+	StreamGaps       int // bytes missing from the reassembled start of the stream
 	Malformed        int // frames whose headers did not decode cleanly
 }
 
@@ -120,6 +121,21 @@ type Flow struct {
 	// flow, IdleAfterFrame the frame that ended it.
 	MaxIdle        time.Duration
 	IdleAfterFrame uint64
+
+	// App is the application protocol recognised by content: AppTLS,
+	// AppHTTP, AppSTUN, AppDNS, or "" for none.
+	App  string
+	TLS  *TLSInfo  // also set for TLS inside an HTTP CONNECT tunnel
+	HTTP *HTTPInfo // HTTP/1.x exchanges, proxy CONNECTs among them
+	STUN *STUNInfo
+	DNS  *DNSInfo
+	// Names are the names DNS answers in the capture resolved to the
+	// server's address, with the answering frame (answers before the flow
+	// began when there are any).
+	Names []NameSource
+
+	app    *appState // parsing state while the flow is live
+	appOff bool      // the flow carries nothing the application layer reads
 }
 
 // History is Zeek's connection history string: upper case for the client,
@@ -145,6 +161,7 @@ func (f *Flow) finish() {
 	}
 	f.LastFrame = max(f.hot[0].lastFrame, f.hot[1].lastFrame)
 	f.Last = time.Unix(0, f.last).UTC()
+	f.finishApp()
 }
 
 // Duration is the time from the first to the last packet.

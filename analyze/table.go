@@ -75,11 +75,12 @@ type Table struct {
 	// that may have expired instead of walking all of them.
 	expiries expiryHeap
 	last     *Flow // the flow of the previous packet, if still live
+	shared   *appShared
 }
 
 // NewTable returns an empty flow table.
 func NewTable() *Table {
-	return &Table{live: newFlowIndex()}
+	return &Table{live: newFlowIndex(), shared: newAppShared()}
 }
 
 // Add accounts one decoded packet to its flow. Packets without a TCP or UDP
@@ -122,6 +123,9 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 		dir = FromClient
 	}
 	f.account(dir, fr, p, now)
+	if len(p.Payload) > 0 || f.app != nil {
+		t.app(f, dir, fr, p, now)
+	}
 	if schedule || open && f.closed {
 		t.schedule(f)
 	}
@@ -313,6 +317,7 @@ func (t *Table) Flows() []*Flow {
 	slices.SortFunc(all, func(a, b *Flow) int { return cmp.Compare(a.FirstFrame, b.FirstFrame) })
 	for i, f := range all {
 		f.ID = i + 1
+		f.Names = t.shared.names.lookup(f.Server.Addr(), f.FirstFrame)
 	}
 	return all
 }

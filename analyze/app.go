@@ -1,0 +1,264 @@
+package analyze
+
+import (
+	"github.com/qadiag/qadiag/analyze/reasm"
+	"github.com/qadiag/qadiag/decode"
+	"github.com/qadiag/qadiag/decode/dnsmsg"
+	"github.com/qadiag/qadiag/decode/httpmsg"
+	"github.com/qadiag/qadiag/decode/stunmsg"
+	"github.com/qadiag/qadiag/decode/tlsmsg"
+)
+
+// Application protocols a flow is recognised to carry, by content and not by
+// port (except DNS, whose messages have no signature).
+const (
+	AppTLS  = "tls"
+	AppHTTP = "http"
+	AppSTUN = "stun"
+	AppDNS  = "dns"
+)
+
+// Bounds on what the application layer keeps, so that memory follows the
+// number of flows and not what a hostile or huge capture holds.
+const (
+	// streamLimit is how many bytes of each TCP direction are reassembled:
+	// a TLS handshake with its certificate chain, a few HTTP exchanges.
+	streamLimit = reasm.DefaultLimit
+	// streamBudget caps the out-of-order bytes held across all flows.
+	streamBudget = reasm.DefaultBudget
+	// sniffLen is how many bytes a direction may gather before the flow's
+	// protocol is decided.
+	sniffLen = 24
+	// maxBuffered bounds a message (HTTP header block, DNS or STUN over
+	// TCP) gathered across segments.
+	maxBuffered = 64 << 10
+)
+
+// appState is a live flow's application-layer parsing state, created at its
+// first payload and dropped when the flow is handed out; the summaries it
+// fills (Flow.TLS, STUN, DNS, HTTP) stay.
+type appState struct {
+	f     *Flow
+	t     *Table
+	tcp   [2]reasm.Dir
+	sinks [2]streamSink
+	sniff [2][]byte // first bytes while the protocol is not known
+
+	tls   *[2]tlsmsg.Stream
+	tls13 bool // the server selected TLS 1.3: the client's later records are encrypted
+	http  *httpState
+	stun  *stunState
+	dns   *dnsState
+	// tcpBuf gathers DNS or STUN messages over TCP per direction.
+	tcpBuf [2][]byte
+	off    bool  // nothing more to parse on this flow
+	now    int64 // the current packet's time, Unix nanoseconds
+}
+
+// discard drops what a stream still holds when parsing stops.
+type discard struct{}
+
+func (discard) Data([]byte, uint64) {}
+func (discard) Gap(uint32)          {}
+
+// streamSink receives one direction's reassembled bytes.
+type streamSink struct {
+	a   *appState
+	dir Direction
+}
+
+func (s *streamSink) Data(b []byte, frame uint64) { s.a.data(s.dir, b, frame) }
+func (s *streamSink) Gap(n uint32)                { s.a.gap(s.dir) }
+
+// appShared is the application layer's capture-wide state.
+type appShared struct {
+	budget *reasm.Budget
+	stunP  stunmsg.Parser
+	stunM  stunmsg.Message
+	dnsP   dnsmsg.Parser
+	dnsM   dnsmsg.Message
+	names  nameMap
+}
+
+func newAppShared() *appShared {
+	return &appShared{budget: reasm.NewBudget(streamBudget), names: newNameMap()}
+}
+
+// app hands one packet's payload (or a TCP SYN) to the flow's application
+// layer.
+func (t *Table) app(f *Flow, dir Direction, fr *decode.Frame, p *decode.Packet, now int64) {
+	a := f.app
+	if a == nil {
+		if f.appOff || len(p.Payload) == 0 {
+			return
+		}
+		a = &appState{f: f, t: t}
+		a.sinks = [2]streamSink{{a, FromClient}, {a, FromServer}}
+		f.app = a
+		if p.Proto == decode.ProtoTCP {
+			for d := range a.tcp {
+				a.tcp[d].Init(streamLimit, t.shared.budget)
+				// The SYN went by before the first payload: start the
+				// stream where it said.
+				if ds := &f.Dir[d]; ds.HaveISN {
+					a.tcp[d].Segment(ds.ISN, true, nil, ds.FirstFrame, &a.sinks[d])
+				}
+			}
+		}
+	}
+	if a.off {
+		return
+	}
+	if p.Proto == decode.ProtoUDP {
+		a.datagram(dir, fr, p.Payload, now)
+		return
+	}
+	if len(p.Payload) == 0 && p.Flags&decode.FlagSYN == 0 {
+		return
+	}
+	a.now = now
+	if !a.tcp[dir].Segment(p.Seq, p.Flags&decode.FlagSYN != 0, p.Payload, fr.Number, &a.sinks[dir]) &&
+		a.tcp[1-dir].Done() {
+		a.stop()
+	}
+}
+
+// stop ends parsing on the flow but keeps what was found.
+func (a *appState) stop() {
+	a.off = true
+	for d := range a.tcp {
+		a.tcp[d].Flush(discard{})
+	}
+	a.sniff = [2][]byte{}
+	a.tcpBuf = [2][]byte{}
+}
+
+// data receives reassembled TCP bytes.
+func (a *appState) data(dir Direction, b []byte, frame uint64) {
+	if a.off {
+		return
+	}
+	if a.f.App == "" {
+		if len(a.sniff[dir]) > 0 || len(b) < sniffLen {
+			a.sniff[dir] = append(a.sniff[dir], b...)
+			if len(a.sniff[dir]) < sniffLen {
+				return
+			}
+			b = a.sniff[dir]
+		}
+		if !a.decide(dir, b) {
+			a.sniff[dir] = nil
+			a.stop()
+			return
+		}
+		a.sniff[dir] = nil
+	}
+	switch a.f.App {
+	case AppTLS:
+		a.tlsData(dir, b, frame)
+	case AppHTTP:
+		a.httpData(dir, b, frame)
+	case AppDNS:
+		a.dnsStream(dir, b, frame)
+	case AppSTUN:
+		a.stunStream(dir, b, frame)
+	}
+}
+
+func (a *appState) gap(dir Direction) {
+	switch {
+	case a.off:
+	case a.f.App == "":
+		// The first bytes are missing: decide on what follows.
+		a.sniff[dir] = nil
+	case a.tls != nil && (a.f.App == AppTLS || a.http != nil && a.http.dir[dir].tunnel):
+		a.tls[dir].Gap()
+	case a.f.App == AppHTTP:
+		a.http.gap(dir)
+	default:
+		a.tcpBuf[dir] = nil
+	}
+}
+
+// decide recognises a TCP flow's protocol from the first bytes of one
+// direction; false when it is none qadiag reads.
+func (a *appState) decide(dir Direction, b []byte) bool {
+	f := a.f
+	switch {
+	case tlsmsg.LooksLikeTLS(b):
+		f.App = AppTLS
+		f.TLS = &TLSInfo{}
+	case dir == FromClient && httpmsg.LooksLikeRequest(b), dir == FromServer && httpmsg.LooksLikeResponse(b):
+		f.App = AppHTTP
+		f.HTTP = &HTTPInfo{}
+		a.http = &httpState{}
+	case f.Server.Port() == 53 || f.Client.Port() == 53:
+		f.App = AppDNS
+		f.DNS = &DNSInfo{}
+		a.dns = newDNSState()
+	default:
+		if _, _, kind, _ := stunmsg.NextTCPMessage(b); kind == stunmsg.KindUnknown {
+			return false
+		}
+		f.App = AppSTUN
+		f.STUN = &STUNInfo{}
+		a.stun = newSTUNState()
+	}
+	return true
+}
+
+// datagram parses one UDP payload: DNS on port 53, else STUN or TURN
+// ChannelData by content.
+func (a *appState) datagram(dir Direction, fr *decode.Frame, b []byte, now int64) {
+	f := a.f
+	if f.Server.Port() == 53 || f.Client.Port() == 53 {
+		if f.App == "" {
+			f.App, f.DNS, a.dns = AppDNS, &DNSInfo{}, newDNSState()
+		}
+		if f.App == AppDNS {
+			a.dnsMessage(dir, fr.Number, now, b)
+		}
+		return
+	}
+	if f.App == "" {
+		// ChannelData has only a 4-byte header: on its own it decides only
+		// on the TURN ports (RFC 8656 3: 3478, 5349; Microsoft's relays
+		// listen on 3478-3481).
+		if !stunmsg.IsSTUN(b) && !stunmsg.IsClassicSTUN(b) {
+			if _, _, ok := stunmsg.ParseChannelData(b); !ok || !turnPort(f.Server.Port()) {
+				return // not yet: a later datagram may be STUN
+			}
+		}
+		f.App, f.STUN, a.stun = AppSTUN, &STUNInfo{}, newSTUNState()
+	}
+	if f.App == AppSTUN {
+		a.stunDatagram(dir, fr.Number, now, b)
+	}
+}
+
+// finishApp completes the summaries of a flow leaving the table.
+func (f *Flow) finishApp() {
+	a := f.app
+	if a == nil {
+		return
+	}
+	for d := range a.tcp {
+		if !a.off {
+			a.tcp[d].Flush(&a.sinks[d])
+		}
+		st := a.tcp[d].Stats()
+		f.Dir[d].StreamGaps = int(st.Lost)
+	}
+	if a.tls != nil && f.TLS != nil {
+		f.TLS.fill(&a.tls[0], &a.tls[1])
+	}
+	if a.stun != nil {
+		a.stun.finish(f.STUN)
+	}
+	if a.dns != nil {
+		a.dns.finish(f.DNS)
+	}
+	f.app = nil
+}
+
+func turnPort(p uint16) bool { return p >= 3478 && p <= 3481 || p == 5349 }

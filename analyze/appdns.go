@@ -1,0 +1,212 @@
+package analyze
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/qadiag/qadiag/decode/dnsmsg"
+)
+
+// DNSInfo is the DNS exchanges of one flow (to a resolver on port 53).
+type DNSInfo struct {
+	Queries    []DNSQuery // the first maxQueries, by first query frame
+	QueryCount int        // all distinct queries
+	Unanswered int        // kept queries without a response
+	Responses  int        // responses, matched or not
+	Malformed  int
+}
+
+// DNSQuery is one question, its retransmissions and its answer, matched by
+// message ID and question (RFC 1035 7.3).
+type DNSQuery struct {
+	ID    uint16
+	Name  string
+	Type  uint16
+	Frame uint64 // first query; 0 when only the response was captured
+	// Frames are the query and its retransmissions (the first few); Count
+	// counts them all.
+	Frames []uint64
+	Count  int
+	First  time.Time
+
+	ResponseFrame uint64 // 0: unanswered
+	Rcode         uint8
+	Truncated     bool
+	RTT           time.Duration
+	Answers       []dnsmsg.Answer
+}
+
+// Answered reports whether a response was seen.
+func (q *DNSQuery) Answered() bool { return q.ResponseFrame != 0 }
+
+const maxQueries = 256
+
+type dnsState struct {
+	index map[dnsKey]int
+}
+
+type dnsKey struct {
+	id   uint16
+	typ  uint16
+	name string
+}
+
+func newDNSState() *dnsState { return &dnsState{index: map[dnsKey]int{}} }
+
+func (s *dnsState) finish(info *DNSInfo) {
+	for i := range info.Queries {
+		if info.Queries[i].Frame != 0 && !info.Queries[i].Answered() {
+			info.Unanswered++
+		}
+	}
+}
+
+// dnsStream reads DNS over TCP: messages behind a 2-byte length (RFC 1035
+// 4.2.2).
+func (a *appState) dnsStream(dir Direction, b []byte, frame uint64) {
+	buf := b
+	if len(a.tcpBuf[dir]) > 0 {
+		a.tcpBuf[dir] = append(a.tcpBuf[dir], b...)
+		buf = a.tcpBuf[dir]
+	}
+	for {
+		msg, rest, ok := dnsmsg.SplitTCP(buf)
+		if !ok {
+			break
+		}
+		a.dnsMessage(dir, frame, a.now, msg)
+		buf = rest
+	}
+	if len(buf) > maxBuffered {
+		a.stop()
+		return
+	}
+	a.tcpBuf[dir] = append(a.tcpBuf[dir][:0], buf...)
+}
+
+func (a *appState) dnsMessage(dir Direction, frame uint64, now int64, b []byte) {
+	info, st, sh := a.f.DNS, a.dns, a.t.shared
+	m := &sh.dnsM
+	if err := sh.dnsP.Parse(b, m); err != nil || m.Opcode != 0 || len(m.Questions) == 0 {
+		if err != nil {
+			info.Malformed++
+		}
+		return
+	}
+	q := m.Questions[0]
+	k := dnsKey{id: m.ID, typ: q.Type, name: q.Name}
+	i, seen := st.index[k]
+	if !m.Response {
+		if seen {
+			dq := &info.Queries[i]
+			if dq.Frame == 0 {
+				return // a query after its response: a new exchange, not tracked
+			}
+			dq.Count++
+			if len(dq.Frames) < maxRetransmitFrames {
+				dq.Frames = append(dq.Frames, frame)
+			}
+			return
+		}
+		info.QueryCount++
+		if len(info.Queries) >= maxQueries {
+			return
+		}
+		st.index[k] = len(info.Queries)
+		info.Queries = append(info.Queries, DNSQuery{ID: m.ID, Name: q.Name, Type: q.Type, Frame: frame,
+			Frames: []uint64{frame}, Count: 1, First: unixTime(now)})
+		return
+	}
+	info.Responses++
+	var dq *DNSQuery
+	if seen {
+		dq = &info.Queries[i]
+	} else if len(info.Queries) < maxQueries {
+		// The query was not captured: keep the answer, it still names
+		// addresses.
+		st.index[k] = len(info.Queries)
+		info.Queries = append(info.Queries, DNSQuery{ID: m.ID, Name: q.Name, Type: q.Type})
+		dq = &info.Queries[len(info.Queries)-1]
+	}
+	if dq == nil || dq.ResponseFrame != 0 {
+		return
+	}
+	dq.ResponseFrame, dq.Rcode, dq.Truncated = frame, m.Rcode, m.Truncated
+	if dq.Frame != 0 {
+		dq.RTT = unixTime(now).Sub(dq.First)
+	}
+	dq.Answers = slices.Clone(m.Answers)
+	for _, an := range m.Answers {
+		if an.Addr.IsValid() {
+			sh.names.add(an.Addr, q.Name, frame)
+			if an.Name != q.Name {
+				sh.names.add(an.Addr, an.Name, frame)
+			}
+		}
+	}
+}
+
+// NameSource is a name that a DNS answer in the capture resolved to an
+// address, and the frame of that answer.
+type NameSource struct {
+	Name  string
+	Frame uint64
+}
+
+// nameMap is the capture-wide map from address to the names that resolved
+// to it, bounded so that a capture full of DNS cannot exhaust memory.
+type nameMap struct {
+	m map[netip.Addr][]NameSource
+	n int
+}
+
+const (
+	maxNamedAddrs   = 200000
+	maxNamesPerAddr = 8
+)
+
+func newNameMap() nameMap { return nameMap{m: map[netip.Addr][]NameSource{}} }
+
+func (nm *nameMap) add(addr netip.Addr, name string, frame uint64) {
+	addr = addr.Unmap()
+	list, ok := nm.m[addr]
+	if !ok && nm.n >= maxNamedAddrs {
+		return
+	}
+	for _, s := range list {
+		if s.Name == name {
+			return // the first answer that said so is the evidence
+		}
+	}
+	if len(list) >= maxNamesPerAddr {
+		return
+	}
+	if !ok {
+		nm.n++
+	}
+	nm.m[addr] = append(list, NameSource{Name: name, Frame: frame})
+}
+
+// lookup returns the names that resolved to addr in answers before frame
+// (or any answer, when none came before), sorted by frame then name.
+func (nm *nameMap) lookup(addr netip.Addr, frame uint64) []NameSource {
+	list := nm.m[addr.Unmap()]
+	if len(list) == 0 {
+		return nil
+	}
+	var before []NameSource
+	for _, s := range list {
+		if s.Frame < frame {
+			before = append(before, s)
+		}
+	}
+	if len(before) == 0 {
+		before = slices.Clone(list)
+	}
+	slices.SortFunc(before, func(a, b NameSource) int {
+		return cmp.Or(cmp.Compare(a.Frame, b.Frame), cmp.Compare(a.Name, b.Name))
+	})
+	return before
+}

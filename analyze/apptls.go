@@ -1,0 +1,126 @@
+package analyze
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/qadiag/qadiag/decode/tlsmsg"
+)
+
+const versionTLS13 = 0x0304
+
+// TLSInfo is what the handshake of a TLS flow showed, from both directions.
+// Frame fields are 1-based capture frames, 0 when not seen.
+type TLSInfo struct {
+	SNI  string
+	ALPN []string // offered by the client
+	// OfferedVersions is the client's supported_versions without GREASE,
+	// or its legacy version alone.
+	OfferedVersions []uint16
+	Ciphers         int // cipher suites offered
+	KeyShareGroups  []uint16
+	JA4             string
+	ECH             bool
+
+	// Version and Cipher are what the server selected.
+	Version     uint16
+	Cipher      uint16
+	ServerALPN  string
+	HelloRetry  bool
+	Downgrade   bool // the server's random carries the RFC 8446 downgrade sentinel
+	InTunnel    bool // inside an HTTP CONNECT tunnel of the same TCP connection
+	Resumed     bool // TLS 1.2 abbreviated handshake: no certificate, change_cipher_spec right after ServerHello
+	ClientFrame uint64
+	ServerFrame uint64
+	HRRFrame    uint64
+	CertFrame   uint64
+	DoneFrame   uint64 // TLS 1.2 ServerHelloDone
+	// CCSFrame and AppDataFrame are per direction (client, server).
+	CCSFrame     [2]uint64
+	AppDataFrame [2]uint64
+	AppData      [2]int // application_data records in the reassembled prefix
+	Records      [2]int
+
+	Certificates []tlsmsg.Certificate // the server's chain, TLS 1.2 and earlier
+	Alerts       []TLSAlert           // in frame order
+	AlertRecords int
+
+	// Malformed is the first structural error in either direction.
+	Malformed string
+	Truncated bool // the handshake's bytes stopped inside a message
+	Gaps      [2]int
+}
+
+// TLSAlert is one alert record and who sent it.
+type TLSAlert struct {
+	tlsmsg.Alert
+	From Direction
+}
+
+// Established reports whether both sides got past the handshake: the
+// server selected parameters and application data went both ways.
+func (t *TLSInfo) Established() bool {
+	return t.ServerFrame != 0 && t.AppDataFrame[0] != 0 && t.AppDataFrame[1] != 0
+}
+
+func (a *appState) tlsStreams() *[2]tlsmsg.Stream {
+	if a.tls == nil {
+		a.tls = new([2]tlsmsg.Stream)
+	}
+	return a.tls
+}
+
+func (a *appState) tlsData(dir Direction, b []byte, frame uint64) {
+	s := a.tlsStreams()
+	s[dir].Feed(b, frame)
+	if dir == FromServer && !a.tls13 {
+		if sh := s[dir].Summary().ServerHello; sh != nil && sh.SelectedVersion == versionTLS13 {
+			a.tls13 = true
+			s[FromClient].SetTLS13Encrypted()
+		}
+	}
+}
+
+// fill builds the summary from the two directions' streams.
+func (t *TLSInfo) fill(cs, ss *tlsmsg.Stream) {
+	c, s := cs.Summary(), ss.Summary()
+	if ch := c.ClientHello; ch != nil {
+		t.SNI, t.ALPN, t.JA4, t.ECH = ch.SNI, ch.ALPN, ch.JA4(), ch.ECH
+		t.Ciphers, t.KeyShareGroups = len(ch.CipherSuites), ch.KeyShareGroups
+		for _, v := range ch.SupportedVersions {
+			if !tlsmsg.IsGREASE(v) {
+				t.OfferedVersions = append(t.OfferedVersions, v)
+			}
+		}
+		if len(t.OfferedVersions) == 0 {
+			t.OfferedVersions = []uint16{ch.LegacyVersion}
+		}
+		t.ClientFrame = c.ClientHelloFrame
+	}
+	if sh := s.ServerHello; sh != nil {
+		t.Version, t.Cipher, t.ServerALPN, t.Downgrade = sh.SelectedVersion, sh.CipherSuite, sh.ALPN, sh.DowngradeSentinel
+		t.ServerFrame = s.ServerHelloFrame
+	}
+	if s.HelloRetryRequest != nil {
+		t.HelloRetry, t.HRRFrame = true, s.HelloRetryRequestFrame
+		if t.Version == 0 {
+			t.Version = s.HelloRetryRequest.SelectedVersion
+		}
+	}
+	t.Certificates, t.CertFrame, t.DoneFrame = s.Certificates, s.CertificateFrame, s.ServerHelloDoneFrame
+	t.Resumed = t.ServerFrame != 0 && t.Version != 0 && t.Version < versionTLS13 &&
+		t.CertFrame == 0 && s.ChangeCipherSpecFrame != 0 && (t.DoneFrame == 0 || s.ChangeCipherSpecFrame < t.DoneFrame)
+	for d, sum := range [2]*tlsmsg.Summary{&c, &s} {
+		t.CCSFrame[d], t.AppDataFrame[d] = sum.ChangeCipherSpecFrame, sum.FirstAppDataFrame
+		t.AppData[d], t.Records[d], t.Gaps[d] = sum.AppDataRecords, sum.Records, sum.Gaps
+		t.AlertRecords += sum.AlertRecords
+		for _, al := range sum.Alerts {
+			t.Alerts = append(t.Alerts, TLSAlert{Alert: al, From: Direction(d)})
+		}
+		if t.Malformed == "" && sum.Malformed != "" {
+			t.Malformed = sum.Malformed
+		}
+		t.Truncated = t.Truncated || sum.Truncated
+	}
+	slices.SortStableFunc(t.Alerts, func(x, y TLSAlert) int { return cmp.Compare(x.Frame, y.Frame) })
+}
