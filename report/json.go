@@ -65,6 +65,13 @@ type jsonFlow struct {
 	// Per direction: what the client sent, what the server sent.
 	ClientToServer jsonDir `json:"client_to_server"`
 	ServerToClient jsonDir `json:"server_to_client"`
+	// Application layer: omitted when the flow carries none of it.
+	App   string     `json:"app,omitempty"`
+	Names []jsonName `json:"names,omitempty"`
+	TLS   *jsonTLS   `json:"tls,omitempty"`
+	HTTP  *jsonHTTP  `json:"http,omitempty"`
+	STUN  *jsonSTUN  `json:"stun,omitempty"`
+	DNS   *jsonDNS   `json:"dns,omitempty"`
 }
 
 type jsonDir struct {
@@ -109,13 +116,15 @@ func toJSON(r *analyze.Result) jsonDoc {
 }
 
 func flowJSON(f *analyze.Flow) jsonFlow {
-	return jsonFlow{
+	j := jsonFlow{
 		ID: f.ID, Proto: ProtoName(f.Proto), Client: f.Client.String(), Server: f.Server.String(), ClientBy: f.ClientBy,
 		FirstFrame: f.FirstFrame, LastFrame: f.LastFrame, First: timestamp(f.First), Last: timestamp(f.Last),
 		DurationS: seconds(f.Duration()), Packets: f.Packets(), Bytes: f.Bytes(), ConnState: f.ConnState(), History: f.History(),
 		RTTMs: millis(f.RTT), MaxIdleS: seconds(f.MaxIdle),
 		ClientToServer: dirJSON(&f.Dir[analyze.FromClient]), ServerToClient: dirJSON(&f.Dir[analyze.FromServer]),
 	}
+	appJSON(&j, f)
+	return j
 }
 
 func dirJSON(d *analyze.DirStats) jsonDir {

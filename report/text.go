@@ -24,12 +24,12 @@ func FlowsText(w io.Writer, r *analyze.Result) error {
 		return err
 	}
 	t := newTable(w)
-	t.Header("id", "proto", "client", "server", "frames", "packets", "bytes", "state", "history", "rtt", "max idle")
+	t.Header("id", "proto", "client", "server", "frames", "packets", "bytes", "state", "history", "rtt", "max idle", "app", "detail")
 	for _, f := range r.Flows {
 		row := []string{
 			itoa(f.ID), ProtoName(f.Proto), f.Client.String(), f.Server.String(),
 			fmt.Sprintf("%d-%d", f.FirstFrame, f.LastFrame), u64(f.Packets()), u64(f.Bytes()),
-			f.ConnState(), f.History(), duration(f.RTT), duration(f.MaxIdle),
+			f.ConnState(), f.History(), duration(f.RTT), duration(f.MaxIdle), f.App, appDetail(f),
 		}
 		if err := t.Append(row); err != nil {
 			return err
