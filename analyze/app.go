@@ -32,6 +32,12 @@ const (
 	// maxBuffered bounds a message (HTTP header block, DNS or STUN over
 	// TCP) gathered across segments.
 	maxBuffered = 64 << 10
+	// certCacheBytes bounds the certificate messages remembered so that
+	// connections to one server share one parsed chain.
+	certCacheBytes = 8 << 20
+	// udpProbes is how many datagrams of an unrecognised UDP flow are
+	// looked at for STUN.
+	udpProbes = 16
 )
 
 // appState is a live flow's application-layer parsing state, created at its
@@ -52,7 +58,14 @@ type appState struct {
 	// tcpBuf gathers DNS or STUN messages over TCP per direction.
 	tcpBuf [2][]byte
 	off    bool  // nothing more to parse on this flow
+	probes int   // UDP datagrams seen before the protocol was known
 	now    int64 // the current packet's time, Unix nanoseconds
+	// frame is the current packet's frame while its segment is
+	// reassembled, 0 otherwise (see streamSink.Data).
+	frame uint64
+	// skipped marks a direction whose first bytes, captured mid-stream,
+	// decided nothing and were dropped.
+	skipped [2]bool
 }
 
 // discard drops what a stream still holds when parsing stops.
@@ -67,7 +80,11 @@ type streamSink struct {
 	dir Direction
 }
 
-func (s *streamSink) Data(b []byte, frame uint64) { s.a.data(s.dir, b, frame) }
+// Data attributes bytes that a segment made contiguous to that segment's
+// frame, also when they arrived earlier out of order: a message is complete
+// in the frame that filled the hole, where Wireshark shows it, and a.now,
+// which DNS and STUN over TCP use for response times, is that frame's time.
+func (s *streamSink) Data(b []byte, frame uint64) { s.a.data(s.dir, b, max(frame, s.a.frame)) }
 func (s *streamSink) Gap(n uint32)                { s.a.gap(s.dir) }
 
 // appShared is the application layer's capture-wide state.
@@ -78,10 +95,50 @@ type appShared struct {
 	dnsP   dnsmsg.Parser
 	dnsM   dnsmsg.Message
 	names  nameMap
+	certs  *tlsmsg.CertCache
+	ja4    *ja4Cache
+	// Parsing state of finished flows, for reuse: with thousands of
+	// handshakes a second, allocating it anew kept the garbage collector
+	// busy.
+	freeTLS []*[2]tlsmsg.Stream
+	freeApp []*appState
 }
 
+const maxFree = 4096
+
 func newAppShared() *appShared {
-	return &appShared{budget: reasm.NewBudget(streamBudget), names: newNameMap()}
+	return &appShared{budget: reasm.NewBudget(streamBudget), names: newNameMap(),
+		certs: tlsmsg.NewCertCache(certCacheBytes), ja4: newJA4Cache()}
+}
+
+func (sh *appShared) newAppState(f *Flow, t *Table) *appState {
+	var a *appState
+	if n := len(sh.freeApp); n > 0 {
+		a, sh.freeApp = sh.freeApp[n-1], sh.freeApp[:n-1]
+		sniff, bufs := a.sniff, a.tcpBuf
+		*a = appState{}
+		for d := range a.sniff {
+			a.sniff[d], a.tcpBuf[d] = sniff[d][:0], bufs[d][:0]
+		}
+	} else {
+		a = new(appState)
+	}
+	a.f, a.t = f, t
+	a.sinks = [2]streamSink{{a, FromClient}, {a, FromServer}}
+	return a
+}
+
+// release returns a finished flow's parsing state for reuse.
+func (sh *appShared) release(a *appState) {
+	if a.tls != nil && len(sh.freeTLS) < maxFree {
+		a.tls[0].Reset()
+		a.tls[1].Reset()
+		sh.freeTLS = append(sh.freeTLS, a.tls)
+	}
+	a.tls, a.http, a.stun, a.dns, a.f = nil, nil, nil, nil, nil
+	if len(sh.freeApp) < maxFree {
+		sh.freeApp = append(sh.freeApp, a)
+	}
 }
 
 // app hands one packet's payload (or a TCP SYN) to the flow's application
@@ -92,8 +149,7 @@ func (t *Table) app(f *Flow, dir Direction, fr *decode.Frame, p *decode.Packet, 
 		if f.appOff || len(p.Payload) == 0 {
 			return
 		}
-		a = &appState{f: f, t: t}
-		a.sinks = [2]streamSink{{a, FromClient}, {a, FromServer}}
+		a = t.shared.newAppState(f, t)
 		f.app = a
 		if p.Proto == decode.ProtoTCP {
 			for d := range a.tcp {
@@ -116,7 +172,7 @@ func (t *Table) app(f *Flow, dir Direction, fr *decode.Frame, p *decode.Packet, 
 	if len(p.Payload) == 0 && p.Flags&decode.FlagSYN == 0 {
 		return
 	}
-	a.now = now
+	a.now, a.frame = now, fr.Number
 	if !a.tcp[dir].Segment(p.Seq, p.Flags&decode.FlagSYN != 0, p.Payload, fr.Number, &a.sinks[dir]) &&
 		a.tcp[1-dir].Done() {
 		a.stop()
@@ -126,11 +182,13 @@ func (t *Table) app(f *Flow, dir Direction, fr *decode.Frame, p *decode.Packet, 
 // stop ends parsing on the flow but keeps what was found.
 func (a *appState) stop() {
 	a.off = true
+	a.f.appOff = true
 	for d := range a.tcp {
 		a.tcp[d].Flush(discard{})
 	}
-	a.sniff = [2][]byte{}
-	a.tcpBuf = [2][]byte{}
+	for d := range a.sniff {
+		a.sniff[d], a.tcpBuf[d] = a.sniff[d][:0], a.tcpBuf[d][:0]
+	}
 }
 
 // data receives reassembled TCP bytes.
@@ -148,10 +206,22 @@ func (a *appState) data(dir Direction, b []byte, frame uint64) {
 		}
 		if !a.decide(dir, b) {
 			a.sniff[dir] = nil
-			a.stop()
+			if a.tcp[dir].SawSYN() {
+				a.stop()
+				return
+			}
+			// The capture began inside this direction's stream: these
+			// bytes may be the middle of a message (the tail of a
+			// ClientHello), so the other direction or a later segment
+			// may still tell.
+			a.skipped[dir] = true
 			return
 		}
 		a.sniff[dir] = nil
+	}
+	if a.skipped[dir] {
+		a.skipped[dir] = false
+		a.gap(dir)
 	}
 	switch a.f.App {
 	case AppTLS:
@@ -171,8 +241,8 @@ func (a *appState) gap(dir Direction) {
 	case a.f.App == "":
 		// The first bytes are missing: decide on what follows.
 		a.sniff[dir] = nil
-	case a.tls != nil && (a.f.App == AppTLS || a.http != nil && a.http.dir[dir].tunnel):
-		a.tls[dir].Gap()
+	case a.f.App == AppTLS || a.tls != nil && a.http != nil && a.http.dir[dir].tunnel:
+		a.tlsStreams()[dir].Gap()
 	case a.f.App == AppHTTP:
 		a.http.gap(dir)
 	default:
@@ -197,7 +267,11 @@ func (a *appState) decide(dir Direction, b []byte) bool {
 		f.DNS = &DNSInfo{}
 		a.dns = newDNSState()
 	default:
-		if _, _, kind, _ := stunmsg.NextTCPMessage(b); kind == stunmsg.KindUnknown {
+		// ChannelData has only a 4-byte header, which any text starting
+		// with a letter passes ("SSH-2.0"): alone it decides only on the
+		// TURN ports, as for UDP.
+		_, _, kind, _ := stunmsg.NextTCPMessage(b)
+		if kind == stunmsg.KindUnknown || kind == stunmsg.KindChannelData && !turnPort(f.Server.Port()) {
 			return false
 		}
 		f.App = AppSTUN
@@ -226,7 +300,12 @@ func (a *appState) datagram(dir Direction, fr *decode.Frame, b []byte, now int64
 		// listen on 3478-3481).
 		if !stunmsg.IsSTUN(b) && !stunmsg.IsClassicSTUN(b) {
 			if _, _, ok := stunmsg.ParseChannelData(b); !ok || !turnPort(f.Server.Port()) {
-				return // not yet: a later datagram may be STUN
+				// A later datagram may be STUN (ICE checks follow
+				// media), but not after many that are not.
+				if a.probes++; a.probes >= udpProbes {
+					a.stop()
+				}
+				return
 			}
 		}
 		f.App, f.STUN, a.stun = AppSTUN, &STUNInfo{}, newSTUNState()
@@ -242,6 +321,7 @@ func (f *Flow) finishApp() {
 	if a == nil {
 		return
 	}
+	a.frame = 0 // flushed pieces keep their own frames
 	for d := range a.tcp {
 		if !a.off {
 			a.tcp[d].Flush(&a.sinks[d])
@@ -250,7 +330,7 @@ func (f *Flow) finishApp() {
 		f.Dir[d].StreamGaps = int(st.Lost)
 	}
 	if a.tls != nil && f.TLS != nil {
-		f.TLS.fill(&a.tls[0], &a.tls[1])
+		f.TLS.fill(&a.tls[0], &a.tls[1], a.t.shared.ja4)
 	}
 	if a.stun != nil {
 		a.stun.finish(f.STUN)
@@ -259,6 +339,7 @@ func (f *Flow) finishApp() {
 		a.dns.finish(f.DNS)
 	}
 	f.app = nil
+	a.t.shared.release(a)
 }
 
 func turnPort(p uint16) bool { return p >= 3478 && p <= 3481 || p == 5349 }

@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"cmp"
+	"encoding/binary"
+	"hash/maphash"
 	"slices"
 
 	"github.com/qadiag/qadiag/decode/tlsmsg"
@@ -38,7 +40,10 @@ type TLSInfo struct {
 	// CCSFrame and AppDataFrame are per direction (client, server).
 	CCSFrame     [2]uint64
 	AppDataFrame [2]uint64
-	AppData      [2]int // application_data records in the reassembled prefix
+	AppData      [2]int // application_data records followed (see tlsFollowRecords)
+	// FirstAppData are the first application_data records per direction,
+	// with their lengths.
+	FirstAppData [2][4]tlsmsg.AppRecord
 	Records      [2]int
 
 	Certificates []tlsmsg.Certificate // the server's chain, TLS 1.2 and earlier
@@ -65,27 +70,42 @@ func (t *TLSInfo) Established() bool {
 
 func (a *appState) tlsStreams() *[2]tlsmsg.Stream {
 	if a.tls == nil {
-		a.tls = new([2]tlsmsg.Stream)
+		sh := a.t.shared
+		if n := len(sh.freeTLS); n > 0 {
+			a.tls, sh.freeTLS = sh.freeTLS[n-1], sh.freeTLS[:n-1]
+		} else {
+			a.tls = new([2]tlsmsg.Stream)
+		}
+		a.tls[0].Certs, a.tls[1].Certs = a.t.shared.certs, a.t.shared.certs
 	}
 	return a.tls
 }
+
+// tlsFollowRecords is how many application_data records each direction is
+// followed for once the handshake is over: enough to see the client's
+// Finished or an encrypted alert in its place (TLS 1.3) and the first data;
+// later records are encrypted and only cost time.
+const tlsFollowRecords = len(tlsmsg.Summary{}.FirstAppData)
 
 func (a *appState) tlsData(dir Direction, b []byte, frame uint64) {
 	s := a.tlsStreams()
 	s[dir].Feed(b, frame)
 	if dir == FromServer && !a.tls13 {
-		if sh := s[dir].Summary().ServerHello; sh != nil && sh.SelectedVersion == versionTLS13 {
+		if sh := s[dir].ServerHello(); sh != nil && sh.SelectedVersion == versionTLS13 {
 			a.tls13 = true
 			s[FromClient].SetTLS13Encrypted()
 		}
 	}
+	if s[0].AppDataRecords() >= tlsFollowRecords && s[1].AppDataRecords() >= tlsFollowRecords {
+		a.stop()
+	}
 }
 
 // fill builds the summary from the two directions' streams.
-func (t *TLSInfo) fill(cs, ss *tlsmsg.Stream) {
+func (t *TLSInfo) fill(cs, ss *tlsmsg.Stream, ja4 *ja4Cache) {
 	c, s := cs.Summary(), ss.Summary()
 	if ch := c.ClientHello; ch != nil {
-		t.SNI, t.ALPN, t.JA4, t.ECH = ch.SNI, ch.ALPN, ch.JA4(), ch.ECH
+		t.SNI, t.ALPN, t.JA4, t.ECH = ch.SNI, ch.ALPN, ja4.get(ch), ch.ECH
 		t.Ciphers, t.KeyShareGroups = len(ch.CipherSuites), ch.KeyShareGroups
 		for _, v := range ch.SupportedVersions {
 			if !tlsmsg.IsGREASE(v) {
@@ -112,7 +132,8 @@ func (t *TLSInfo) fill(cs, ss *tlsmsg.Stream) {
 		t.CertFrame == 0 && s.ChangeCipherSpecFrame != 0 && (t.DoneFrame == 0 || s.ChangeCipherSpecFrame < t.DoneFrame)
 	for d, sum := range [2]*tlsmsg.Summary{&c, &s} {
 		t.CCSFrame[d], t.AppDataFrame[d] = sum.ChangeCipherSpecFrame, sum.FirstAppDataFrame
-		t.AppData[d], t.Records[d], t.Gaps[d] = sum.AppDataRecords, sum.Records, sum.Gaps
+		t.AppData[d], t.Records[d], t.Gaps[d] = min(sum.AppDataRecords, tlsFollowRecords), sum.Records, sum.Gaps
+		t.FirstAppData[d] = sum.FirstAppData
 		t.AlertRecords += sum.AlertRecords
 		for _, al := range sum.Alerts {
 			t.Alerts = append(t.Alerts, TLSAlert{Alert: al, From: Direction(d)})
@@ -123,4 +144,47 @@ func (t *TLSInfo) fill(cs, ss *tlsmsg.Stream) {
 		t.Truncated = t.Truncated || sum.Truncated
 	}
 	slices.SortStableFunc(t.Alerts, func(x, y TLSAlert) int { return cmp.Compare(x.Frame, y.Frame) })
+}
+
+// ja4Cache remembers JA4 fingerprints by the ClientHello fields JA4 reads:
+// one client sends the same fields on every connection, and computing JA4
+// (two sorts, two SHA-256) cost more than the rest of the handshake.
+type ja4Cache struct {
+	seed maphash.Seed
+	m    map[uint64]string
+}
+
+const maxJA4Cache = 4096
+
+func newJA4Cache() *ja4Cache { return &ja4Cache{seed: maphash.MakeSeed(), m: map[uint64]string{}} }
+
+func (c *ja4Cache) get(ch *tlsmsg.ClientHello) string {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	list := func(vs []uint16) {
+		var b [2]byte
+		binary.BigEndian.PutUint16(b[:], uint16(len(vs)))
+		h.Write(b[:])
+		for _, v := range vs {
+			binary.BigEndian.PutUint16(b[:], v)
+			h.Write(b[:])
+		}
+	}
+	list(ch.CipherSuites)
+	list(ch.Extensions)
+	list(ch.SignatureAlgorithms)
+	list(ch.SupportedVersions)
+	list([]uint16{ch.LegacyVersion})
+	if len(ch.ALPN) > 0 {
+		h.WriteString(ch.ALPN[0])
+	}
+	k := h.Sum64()
+	if j, ok := c.m[k]; ok {
+		return j
+	}
+	j := ch.JA4()
+	if len(c.m) < maxJA4Cache {
+		c.m[k] = j
+	}
+	return j
 }

@@ -96,6 +96,7 @@ type Flow struct {
 	hseen    [2]uint32 // letters recorded per direction, one bit each
 	clientB  bool      // the client is the key's second endpoint
 	closed   bool
+	appOff   bool // nothing more for the application layer: not read per packet from app
 	hot      [2]dirHot
 
 	ID     int   // 1-based position in the result's flow list
@@ -134,8 +135,7 @@ type Flow struct {
 	// began when there are any).
 	Names []NameSource
 
-	app    *appState // parsing state while the flow is live
-	appOff bool      // the flow carries nothing the application layer reads
+	app *appState // parsing state while the flow is live
 }
 
 // History is Zeek's connection history string: upper case for the client,

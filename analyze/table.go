@@ -123,7 +123,7 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 		dir = FromClient
 	}
 	f.account(dir, fr, p, now)
-	if len(p.Payload) > 0 || f.app != nil {
+	if !f.appOff && (len(p.Payload) > 0 || f.app != nil) {
 		t.app(f, dir, fr, p, now)
 	}
 	if schedule || open && f.closed {

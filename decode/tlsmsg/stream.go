@@ -32,6 +32,10 @@ type Summary struct {
 	// FirstAppDataFrame is the first application_data record. In TLS 1.3
 	// that is already the encrypted handshake (RFC 8446 5.2).
 	FirstAppDataFrame uint64
+	// FirstAppData are the first application_data records. Their lengths
+	// tell a TLS 1.3 Finished (hash length + 21 bytes) from an encrypted
+	// alert (19 bytes with a 16-byte AEAD tag, RFC 8446 5.2).
+	FirstAppData [4]AppRecord
 	// AppDataRecords, HandshakeRecords and Records count complete records
 	// (Records counts all content types).
 	AppDataRecords   int
@@ -48,6 +52,13 @@ type Summary struct {
 	// handshake message (the capture ended or was cut), or that a message
 	// exceeded MaxBuffer.
 	Truncated bool
+}
+
+// AppRecord is one application_data record: the frame that completed it and
+// its length.
+type AppRecord struct {
+	Frame uint64
+	Len   uint16
 }
 
 // Frames to move to the end of the current record (see Summary).
@@ -83,6 +94,11 @@ const (
 // An SSL 2.0-compatible ClientHello (first byte with the high bit set,
 // RFC 5246 E.2) is recognised and recorded as an ErrSSLv2 error, not parsed.
 type Stream struct {
+	// Certs, when set, shares parsed certificate chains between streams:
+	// connections to one server send the same chain, and parsing X.509 is
+	// the costliest step of a handshake.
+	Certs *CertCache
+
 	sum Summary
 
 	off    int64 // bytes fed, excluding gaps: the offset of the next byte
@@ -140,6 +156,16 @@ func (s *Stream) Gap() {
 	s.dropPartial()
 	s.resync, s.tentative = true, false
 }
+
+// ServerHello is the first ServerHello that is not a HelloRetryRequest, or
+// nil; cheaper than Summary for a caller that polls.
+func (s *Stream) ServerHello() *ServerHello { return s.sum.ServerHello }
+
+// AppDataRecords is Summary().AppDataRecords, cheaply.
+func (s *Stream) AppDataRecords() int { return s.sum.AppDataRecords }
+
+// Stopped reports whether the Stream stopped parsing after an error.
+func (s *Stream) Stopped() bool { return s.stopped }
 
 // SetTLS13Encrypted tells the Stream that TLS 1.3 was selected, so its
 // later handshake records are encrypted. Call it on the client's Stream when
@@ -246,6 +272,9 @@ func (s *Stream) endRecord(frame uint64) {
 	case recordHandshake:
 		s.sum.HandshakeRecords++
 	case recordApplicationData:
+		if s.sum.AppDataRecords < len(s.sum.FirstAppData) {
+			s.sum.FirstAppData[s.sum.AppDataRecords] = AppRecord{Frame: frame, Len: uint16(s.recLen)}
+		}
 		s.sum.AppDataRecords++
 		setFirst(&s.sum.FirstAppDataFrame, frame)
 	}

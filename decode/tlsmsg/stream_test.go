@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -301,7 +302,7 @@ func TestStreamRecords(t *testing.T) {
 				record(recordApplicationData, []byte{1, 2, 3})),
 			want: Summary{
 				ChangeCipherSpecFrame: 1, HandshakeRecords: 1, AppDataRecords: 1,
-				FirstAppDataFrame: 3, Records: 3,
+				FirstAppDataFrame: 3, FirstAppData: [4]AppRecord{{Frame: 3, Len: 3}}, Records: 3,
 			},
 		},
 		{
@@ -328,7 +329,7 @@ func TestStreamRecords(t *testing.T) {
 			steps: []step{
 				{gap: true}, {data: []byte{0x17, 0x17, 0x03}}, {data: []byte{0x03, 0x00, 0x01, 0xaa}},
 			},
-			want: Summary{AppDataRecords: 1, FirstAppDataFrame: 3, Records: 1, Gaps: 1},
+			want: Summary{AppDataRecords: 1, FirstAppDataFrame: 3, FirstAppData: [4]AppRecord{{Frame: 3, Len: 1}}, Records: 1, Gaps: 1},
 		},
 		{
 			name: "gap, false header whose record fails, then a real one",
@@ -363,5 +364,30 @@ func TestStreamMalformedText(t *testing.T) {
 	sum := run(feeds([]byte{22, 3, 1, 0, 5, 1, 0, 0, 1, 0}))
 	if !strings.HasPrefix(sum.Malformed, "tls: record at stream offset 0: client hello: ") {
 		t.Errorf("Malformed = %q", sum.Malformed)
+	}
+}
+
+func TestCertCacheSharesChains(t *testing.T) {
+	leaf := makeCert(t, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), []string{"a.example"}, false)
+	body := certMessage(false, leaf)
+	cache := NewCertCache(1 << 20)
+	a, errA := cache.parse(body)
+	b, errB := cache.parse(bytes.Clone(body))
+	if errA != nil || errB != nil {
+		t.Fatalf("parse: %v, %v", errA, errB)
+	}
+	if cache.Hits != 1 || len(a) == 0 || &a[0] != &b[0] {
+		t.Fatalf("second parse not served from the cache: hits %d", cache.Hits)
+	}
+	other := bytes.Clone(body)
+	other[len(other)-1] ^= 1
+	if _, _ = cache.parse(other); cache.Hits != 1 {
+		t.Fatalf("different bytes served from the cache")
+	}
+	tiny := NewCertCache(1)
+	tiny.parse(body)
+	tiny.parse(body)
+	if tiny.Hits != 0 || len(tiny.m) != 0 {
+		t.Fatalf("cache over its bound: %d entries", len(tiny.m))
 	}
 }

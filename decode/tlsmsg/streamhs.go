@@ -115,7 +115,7 @@ func (s *Stream) message(typ uint8, body []byte, frame uint64) {
 		if s.sum.CertificateFrame != 0 {
 			return
 		}
-		certs, err := ParseCertificateMessage(body)
+		certs, err := s.Certs.parse(body)
 		s.sum.Certificates = certs
 		s.mark(pendCertificate, frame)
 		if err != nil {
