@@ -32,6 +32,7 @@ type jsonTLS struct {
 	Certificates    []jsonCert  `json:"certificates,omitempty"`
 	Alerts          []jsonAlert `json:"alerts,omitempty"`
 	AppData         jsonPair    `json:"app_data_records"`
+	FirstAppData    *jsonRecs   `json:"first_app_data,omitempty"`
 	Malformed       string      `json:"malformed,omitempty"`
 	Truncated       bool        `json:"truncated,omitempty"`
 }
@@ -46,6 +47,16 @@ type jsonFrames struct {
 	ServerCCS         uint64 `json:"server_change_cipher_spec,omitempty"`
 	ClientAppData     uint64 `json:"client_app_data,omitempty"`
 	ServerAppData     uint64 `json:"server_app_data,omitempty"`
+}
+
+type jsonRecs struct {
+	Client []jsonRec `json:"client"`
+	Server []jsonRec `json:"server"`
+}
+
+type jsonRec struct {
+	Frame uint64 `json:"frame"`
+	Len   uint16 `json:"len"`
 }
 
 type jsonPair struct {
@@ -254,6 +265,17 @@ func tlsJSON(t *analyze.TLSInfo) *jsonTLS {
 			Certificate: t.CertFrame, ServerHelloDone: t.DoneFrame, ClientCCS: t.CCSFrame[0], ServerCCS: t.CCSFrame[1],
 			ClientAppData: t.AppDataFrame[0], ServerAppData: t.AppDataFrame[1]},
 		AppData: jsonPair{t.AppData[0], t.AppData[1]}, Malformed: t.Malformed, Truncated: t.Truncated}
+	recs := [2][]jsonRec{{}, {}}
+	for d := range t.FirstAppData {
+		for _, r := range t.FirstAppData[d] {
+			if r.Frame != 0 {
+				recs[d] = append(recs[d], jsonRec{Frame: r.Frame, Len: r.Len})
+			}
+		}
+	}
+	if len(recs[0])+len(recs[1]) > 0 {
+		j.FirstAppData = &jsonRecs{Client: recs[0], Server: recs[1]}
+	}
 	for _, v := range t.OfferedVersions {
 		j.OfferedVersions = append(j.OfferedVersions, tlsmsg.VersionName(v))
 	}
