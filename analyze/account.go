@@ -22,18 +22,40 @@ func (f *Flow) account(dir Direction, fr *decode.Frame, p *decode.Packet, now in
 	if f.hot[0].packets+f.hot[1].packets > 0 {
 		if gap := time.Duration(now - f.last); gap > f.MaxIdle {
 			f.MaxIdle, f.IdleAfterFrame = gap, fr.Number
+			if gap >= idleGapMin {
+				f.Idle = &IdleGap{Gap: gap, StartFrame: max(f.hot[0].lastFrame, f.hot[1].lastFrame), EndFrame: fr.Number}
+			}
+		}
+	}
+	if g := f.Idle; g != nil {
+		if dir == FromClient {
+			g.ClientAfter++
+		} else {
+			g.ServerAfter++
+			if len(p.Payload) > 0 {
+				g.ServerPayloadAfter++
+			}
+		}
+		if p.Flags&decode.FlagRST != 0 && p.Proto == decode.ProtoTCP && g.ResetAfter == 0 {
+			g.ResetAfter, g.ResetAfterFromServer = fr.Number, dir == FromServer
 		}
 	}
 	h.packets++
 	h.bytes += uint64(fr.OrigLen)
 	h.payload += uint64(len(p.Payload))
-	h.lastFrame, h.last, h.ipidLast = fr.Number, now, p.IPID
+	prevTTL, prevIPID, hadPrev := h.ttlLast, h.ipidLast, h.packets > 1
+	h.lastFrame, h.last, h.ipidLast, h.ttlLast = fr.Number, now, p.IPID, p.TTL
 	f.last = now
 	if p.Malformed != nil || p.Truncated {
 		f.Dir[dir].Malformed++
 	}
 	if p.Proto == decode.ProtoTCP {
 		f.tcp(dir, fr, p, now)
+		if p.Flags&decode.FlagRST != 0 && len(f.Resets) > 0 {
+			if r := &f.Resets[len(f.Resets)-1]; r.Frame == fr.Number {
+				r.PrevTTL, r.PrevIPID, r.HavePrev = prevTTL, prevIPID, hadPrev
+			}
+		}
 	} else if len(p.Payload) > 0 {
 		f.mark(dir, 'd')
 	}
@@ -71,6 +93,10 @@ func (f *Flow) tcp(dir Direction, fr *decode.Frame, p *decode.Packet, now int64)
 	}
 	if len(p.Payload) > 0 {
 		f.mark(dir, 'd')
+		if d.RSTs > 0 && f.DataAfterReset == 0 && !rst {
+			f.DataAfterReset = fr.Number
+		}
+		d.MaxPayload = max(d.MaxPayload, len(p.Payload))
 	}
 	if p.Window == 0 && !syn && !rst && !fin {
 		d.ZeroWindows++
@@ -91,11 +117,26 @@ func (f *Flow) tcp(dir Direction, fr *decode.Frame, p *decode.Packet, now int64)
 			f.closedAt, f.closed = now, true
 		}
 		if len(f.Resets) < maxResets {
-			f.Resets = append(f.Resets, Reset{Frame: fr.Number, Time: fr.Time, From: dir, TTL: p.TTL, IPID: p.IPID,
-				Seq: p.Seq, Ack: p.Ack, Payload: len(p.Payload), Flags: flags})
+			other := &f.hot[1-dir]
+			r := Reset{Frame: fr.Number, Time: fr.Time, From: dir, TTL: p.TTL, IPID: p.IPID,
+				Seq: p.Seq, Ack: p.Ack, Payload: len(p.Payload), Flags: flags, Window: p.Window}
+			if other.packets > 0 {
+				r.TriggerFrame, r.TriggerTime = other.lastFrame, unixTime(other.last)
+			}
+			f.Resets = append(f.Resets, r)
 		}
 	}
 }
+
+// largeSegment is the payload size from which a lost segment may be a path
+// MTU problem: above what fits a 1280-byte IPv6 minimum MTU, below a full
+// 1460-byte Ethernet segment (research/heuristics.md section 9).
+const largeSegment = 1200
+
+// idleGapMin is the shortest silence kept as IdleGap: the shortest common
+// UDP state timer (30 s: Linux conntrack, PAN-OS, AWS security groups;
+// research/heuristics.md section 5).
+const idleGapMin = 30 * time.Second
 
 // reorderWindow is how soon after a gap opens a segment filling it counts as
 // out of order rather than retransmitted, when no RTT is known; Wireshark
@@ -138,6 +179,12 @@ func (d *DirStats) sequence(f *Flow, h *dirHot, dir Direction, now int64, p *dec
 		}
 	default:
 		d.Retransmissions++
+		if len(p.Payload) >= largeSegment {
+			d.LargeRetrans++
+		}
+		if f.Idle != nil && dir == FromClient {
+			f.Idle.ClientRetransAfter++
+		}
 		f.markRepeat(dir, 't', 0)
 		if int32(end-h.nextSeq) > 0 {
 			h.nextSeq = end

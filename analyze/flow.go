@@ -50,6 +50,8 @@ type DirStats struct {
 	ZeroWindows      int
 	KeepAlives       int
 	SeqGaps          int // segments that jumped ahead of the sequence space: lost or not captured
+	MaxPayload       int // the largest segment payload
+	LargeRetrans     int // retransmitted segments of largeSegment bytes or more
 	StreamGaps       int // bytes missing from the reassembled start of the stream
 	Malformed        int // frames whose headers did not decode cleanly
 }
@@ -65,6 +67,7 @@ type dirHot struct {
 	haveSeq                 bool
 	ttlMin, ttlMax          uint8
 	ipidLast                uint16
+	ttlLast                 uint8
 }
 
 // Reset is one TCP reset as seen on the wire, with what the detectors compare
@@ -79,6 +82,44 @@ type Reset struct {
 	Ack     uint32
 	Payload int // bytes carried by the reset (RFC 9293 3.5.3 allows diagnostic text)
 	Flags   uint8
+	Window  uint16
+	// PrevTTL and PrevIPID are those of the previous packet from the same
+	// side (0 and false when the reset was its first): a forged reset
+	// rarely matches them.
+	PrevTTL  uint8
+	PrevIPID uint16
+	HavePrev bool
+	// TriggerFrame and TriggerTime are the other side's last packet before
+	// the reset: a reset sooner after it than the path's round trip cannot
+	// come from the far end.
+	TriggerFrame uint64
+	TriggerTime  time.Time
+}
+
+// ICMPError is an ICMP or ICMPv6 error that quotes a packet of the flow.
+type ICMPError struct {
+	Frame uint64
+	Time  time.Time
+	From  netip.Addr // the router or host that reported it
+	V6    bool
+	Type  uint8
+	Code  uint8
+	MTU   uint16 // next-hop MTU of fragmentation needed / packet too big
+	// ToServer reports that the quoted packet went from client to server.
+	ToServer bool
+}
+
+// IdleGap is the longest silence of a flow of at least idleGapMin and what
+// followed it, the evidence of a NAT or firewall that forgot the flow.
+type IdleGap struct {
+	Gap                  time.Duration
+	StartFrame, EndFrame uint64 // the packets before and after the silence
+	ClientAfter          int    // client packets after the silence
+	ServerAfter          int    // server packets after the silence
+	ServerPayloadAfter   int    // server packets with payload after it
+	ClientRetransAfter   int
+	ResetAfter           uint64 // first reset after the silence
+	ResetAfterFromServer bool
 }
 
 // maxResets bounds the resets a flow keeps; the counters keep counting.
@@ -117,6 +158,16 @@ type Flow struct {
 	SYNFrame, SYNACKFrame uint64
 	RTT                   time.Duration // SYN to SYN-ACK, seen from the capture point
 	Resets                []Reset
+
+	// DataAfterReset is the first frame carrying data from a side that had
+	// already sent a reset: a real stack sends nothing after its reset.
+	DataAfterReset uint64
+	// ICMP lists the first maxICMP errors quoting the flow; ICMPCount
+	// counts them all.
+	ICMP      []ICMPError
+	ICMPCount int
+	// Idle is the longest silence of idleGapMin or more, if any.
+	Idle *IdleGap
 
 	// MaxIdle is the longest silence between two consecutive packets of the
 	// flow, IdleAfterFrame the frame that ended it.

@@ -35,6 +35,8 @@ type Capture struct {
 	Undecoded uint64
 	Malformed uint64 // frames whose headers were damaged or cut
 	Dropped   uint64 // packets the capturing host said it dropped (pcapng ISB)
+	// ICMPUnmatched counts ICMP errors quoting no flow of the capture.
+	ICMPUnmatched uint64
 	// Damage is why reading stopped before the end of the file, or nil.
 	// Everything before Damage.Frame was analysed.
 	Damage   *decode.Error
@@ -104,7 +106,11 @@ func Read(ctx context.Context, r io.Reader, name string) (*Result, error) {
 		if pkt.Malformed != nil {
 			c.Malformed++
 		}
-		table.Add(&fr, &pkt)
+		if pkt.Transport {
+			table.Add(&fr, &pkt)
+		} else if pkt.Inner.Valid && !table.ICMP(&fr, &pkt) {
+			c.ICMPUnmatched++
+		}
 	}
 	if err == io.EOF {
 		err = nil

@@ -321,3 +321,29 @@ func (t *Table) Flows() []*Flow {
 	}
 	return all
 }
+
+// maxICMP bounds the ICMP errors kept per flow.
+const maxICMP = 8
+
+// ICMP binds an ICMP or ICMPv6 error to the live flow of the packet it
+// quotes (RFC 792, RFC 4443 2.4); the reporting address locates the router
+// or firewall. Errors quoting no known flow are counted by the caller.
+func (t *Table) ICMP(fr *decode.Frame, p *decode.Packet) bool {
+	q := &p.Inner
+	if !q.Valid || q.Proto != decode.ProtoTCP && q.Proto != decode.ProtoUDP {
+		return false
+	}
+	inner := decode.Packet{Src: q.Src.Addr(), Dst: q.Dst.Addr(), SrcPort: q.Src.Port(), DstPort: q.Dst.Port(),
+		Proto: q.Proto, IPVersion: p.IPVersion}
+	k, swapped := makeKey(&inner)
+	f := t.live.get(&k, t.live.hash(&k))
+	if f == nil {
+		return false
+	}
+	f.ICMPCount++
+	if len(f.ICMP) < maxICMP {
+		f.ICMP = append(f.ICMP, ICMPError{Frame: fr.Number, Time: fr.Time, From: p.Src, V6: p.IPVersion == 6,
+			Type: p.ICMPType, Code: p.ICMPCode, MTU: p.MTU, ToServer: swapped == f.clientB})
+	}
+	return true
+}

@@ -1,0 +1,327 @@
+package diagnose
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/qadiag/qadiag/analyze"
+	"github.com/qadiag/qadiag/analyze/catalog"
+	"github.com/qadiag/qadiag/decode"
+)
+
+// How a flow was recognised as Quick Assist's, in QAFlow.By: the name it
+// asked for comes first because it is the strongest.
+const (
+	BySNI     = "sni"
+	ByConnect = "connect"
+	ByDNS     = "dns"
+	ByRange   = "range"
+)
+
+// QAFlow is a flow that belongs to Quick Assist.
+type QAFlow struct {
+	ID       int
+	Host     string // the Quick Assist name, or the address for a range match
+	Role     string // catalog role: sign_in, service, signaling, relay, media, telemetry, runtime, pki
+	By       string // BySNI, ByConnect, ByDNS, ByRange
+	Pattern  string // the catalog entry that matched
+	Required bool   // the catalog marks the endpoint required
+	// Broad reports that the entry also serves other Microsoft products,
+	// so the flow may not be Quick Assist's own.
+	Broad bool
+}
+
+// Context is what every detector reads: the capture's flows, which of them
+// are Quick Assist's, and the capture's quality.
+type Context struct {
+	Res   *analyze.Result
+	Cat   *catalog.Catalog
+	Flows []*analyze.Flow
+
+	qa            map[int]*QAFlow
+	qaList        []QAFlow
+	quality       []string
+	qualityFactor float64
+	// index of TCP/UDP streams as Wireshark numbers them
+	stream map[int]int
+}
+
+// NewContext classifies the flows of res.
+func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
+	c := &Context{Res: res, Cat: cat, Flows: res.Flows, qa: map[int]*QAFlow{}, stream: map[int]int{}, qualityFactor: 1}
+	var tcp, udp int
+	for _, f := range res.Flows {
+		if f.Proto == decode.ProtoTCP {
+			c.stream[f.ID], tcp = tcp, tcp+1
+		} else {
+			c.stream[f.ID], udp = udp, udp+1
+		}
+		if q, ok := c.classify(f); ok {
+			q.ID = f.ID
+			c.qa[f.ID] = &q
+			c.qaList = append(c.qaList, q)
+		}
+	}
+	c.assessQuality()
+	return c
+}
+
+func (c *Context) classify(f *analyze.Flow) (QAFlow, bool) {
+	if f.App == analyze.AppDNS {
+		return QAFlow{}, false // the resolver is not Quick Assist; its answers are read by dns_failure
+	}
+	proto := "tcp"
+	if f.Proto == decode.ProtoUDP {
+		proto = "udp"
+	}
+	host := func(name, by string) (QAFlow, bool) {
+		m, ok := c.Cat.MatchHost(name)
+		if !ok {
+			return QAFlow{}, false
+		}
+		return QAFlow{Host: strings.ToLower(strings.TrimSuffix(name, ".")), Role: m.Role.String(), By: by,
+			Pattern: m.Pattern, Required: m.Required, Broad: m.Broad}, true
+	}
+	if f.TLS != nil && f.TLS.SNI != "" {
+		if q, ok := host(f.TLS.SNI, BySNI); ok {
+			return q, true
+		}
+		// An SNI that names something else is not Quick Assist's, whatever
+		// its address: shared front ends serve many names.
+		return QAFlow{}, false
+	}
+	if f.HTTP != nil {
+		for _, e := range f.HTTP.Exchanges {
+			if e.Method != "CONNECT" {
+				continue
+			}
+			if h, _, ok := splitTarget(e.Target); ok {
+				if q, ok := host(h, ByConnect); ok {
+					return q, true
+				}
+			}
+		}
+	}
+	for _, n := range f.Names {
+		if q, ok := host(n.Name, ByDNS); ok {
+			return q, true
+		}
+	}
+	if m, ok := c.Cat.MatchAddrPort(proto, f.Server); ok && m.HasPort(proto, f.Server.Port()) {
+		return QAFlow{Host: f.Server.Addr().String(), Role: m.Role.String(), By: ByRange, Pattern: m.Pattern,
+			Required: m.Required, Broad: m.Broad}, true
+	}
+	return QAFlow{}, false
+}
+
+func splitTarget(t string) (string, uint16, bool) {
+	i := strings.LastIndexByte(t, ':')
+	if i <= 0 {
+		return "", 0, false
+	}
+	h := strings.Trim(t[:i], "[]")
+	var port uint16
+	if _, err := fmt.Sscan(t[i+1:], &port); err != nil {
+		return "", 0, false
+	}
+	return h, port, true
+}
+
+// QA returns the Quick Assist classification of a flow, or nil.
+func (c *Context) QA(f *analyze.Flow) *QAFlow { return c.qa[f.ID] }
+
+// QAFlows lists the Quick Assist flows in flow order.
+func (c *Context) QAFlows() []QAFlow { return c.qaList }
+
+// Quality lists the capture problems found.
+func (c *Context) Quality() []string { return c.quality }
+
+// FlowByID returns the flow with id, or nil.
+func (c *Context) FlowByID(id int) *analyze.Flow {
+	if id < 1 || id > len(c.Flows) {
+		return nil
+	}
+	return c.Flows[id-1]
+}
+
+// assessQuality looks for capture problems that make missing packets weak
+// evidence (research/heuristics.md section 12) and lowers every finding's
+// confidence for them.
+func (c *Context) assessQuality() {
+	cap := &c.Res.Capture
+	factor := 1.0
+	if cap.Dropped > 0 {
+		c.quality = append(c.quality, fmt.Sprintf("the capturing host dropped %d packets: a missing answer may be a capture drop", cap.Dropped))
+		factor *= 0.8
+	}
+	if cap.Damage != nil {
+		c.quality = append(c.quality, "the capture is damaged; only the frames before the damage were analysed")
+		factor *= 0.9
+	}
+	var tcp, oneWay, midstream int
+	for _, f := range c.Flows {
+		if f.Proto != decode.ProtoTCP {
+			continue
+		}
+		tcp++
+		if f.Dir[analyze.FromServer].Packets == 0 || f.Dir[analyze.FromClient].Packets == 0 {
+			oneWay++
+		}
+		if f.ConnState() == "OTH" {
+			midstream++
+		}
+	}
+	if tcp >= 3 && oneWay == tcp {
+		c.quality = append(c.quality, "no TCP flow was seen in both directions: the capture may hold only one direction (a filter, a mirror port or the wrong interface), so unanswered packets prove nothing")
+		factor *= 0.5
+	}
+	if tcp >= 3 && midstream*2 > tcp {
+		c.quality = append(c.quality, fmt.Sprintf("%d of %d TCP flows started before the capture: handshakes and their failures may be missing", midstream, tcp))
+		factor *= 0.9
+	}
+	if cap.SnapTruncated > 0 {
+		c.quality = append(c.quality, fmt.Sprintf("%d frames were cut by the snapshot length: payloads past the cut are not visible", cap.SnapTruncated))
+	}
+	c.qualityFactor = factor
+}
+
+// healthyScore is the confidence of a healthy verdict: high when the
+// session reached the relay, lower when the capture ends earlier.
+func (c *Context) healthyScore() float64 {
+	st := c.stages()
+	reached, _ := reachedFailed(st)
+	switch reached {
+	case StageSession, StageRelay:
+		return 0.9 * c.qualityFactor
+	case StageSignaling, StageService:
+		return 0.7 * c.qualityFactor
+	}
+	return 0.5 * c.qualityFactor
+}
+
+func (c *Context) noQAScore() float64 {
+	if len(c.Flows) == 0 {
+		return 0.5
+	}
+	return 0.9 * c.qualityFactor
+}
+
+// Established reports whether a TCP flow did what it was opened for: the
+// handshake completed and the server sent data (for TLS, the handshake
+// completed), or, for UDP STUN, a transaction succeeded.
+func Established(f *analyze.Flow) bool {
+	if f.Proto == decode.ProtoUDP {
+		if f.STUN != nil {
+			for _, tx := range f.STUN.Transactions {
+				if tx.Class == "success" {
+					return true
+				}
+			}
+			return false
+		}
+		return f.Dir[analyze.FromServer].Packets > 0
+	}
+	if f.TLS != nil && f.TLS.ClientFrame != 0 {
+		return f.TLS.Established() || f.TLS.Resumed && f.TLS.AppDataFrame[1] != 0
+	}
+	if f.HTTP != nil && len(f.HTTP.Exchanges) > 0 {
+		return f.HTTP.Exchanges[0].Status >= 200 && f.HTTP.Exchanges[0].Status < 400
+	}
+	return f.Dir[analyze.FromServer].Payload > 0 && f.SYNACKFrame != 0
+}
+
+// FramesFilter is a Wireshark display filter selecting exactly frames.
+func FramesFilter(frames []uint64) string {
+	var b strings.Builder
+	b.WriteString("frame.number in {")
+	for i, n := range frames {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprint(&b, n)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// FlowFilter is a Wireshark display filter selecting one flow by its
+// addresses and ports (robust where stream numbers could differ).
+func FlowFilter(f *analyze.Flow) string {
+	ip := "ip"
+	if f.Client.Addr().Is6() && !f.Client.Addr().Is4In6() {
+		ip = "ipv6"
+	}
+	tp := "tcp"
+	if f.Proto == decode.ProtoUDP {
+		tp = "udp"
+	}
+	return fmt.Sprintf("%s.addr==%s && %s.addr==%s && %s.port==%d && %s.port==%d", ip, f.Client.Addr(), ip, f.Server.Addr(),
+		tp, f.Client.Port(), tp, f.Server.Port())
+}
+
+// StreamFilter is Wireshark's "tcp.stream eq N" (or udp) for the flow,
+// counting flows of the protocol in order of their first frame as
+// Wireshark does.
+func (c *Context) StreamFilter(f *analyze.Flow) string {
+	tp := "tcp"
+	if f.Proto == decode.ProtoUDP {
+		tp = "udp"
+	}
+	return fmt.Sprintf("%s.stream eq %d", tp, c.stream[f.ID])
+}
+
+// AndFrames narrows a flow filter to some of its frames.
+func AndFrames(flowFilter string, frames ...uint64) string {
+	return flowFilter + " && " + FramesFilter(frames)
+}
+
+// ms returns a duration in milliseconds for a Value.
+func ms(d time.Duration) float64 { return round3(float64(d) / 1e6) }
+
+// hops is the number of routers between a packet's sender and the capture
+// point, from its TTL and the nearest common initial TTL (64, 128, 255).
+func hops(ttl uint8) int {
+	for _, initial := range []int{64, 128, 255} {
+		if int(ttl) <= initial {
+			return initial - int(ttl)
+		}
+	}
+	return 0
+}
+
+// isBogon reports addresses a public name must not resolve to: unspecified,
+// loopback, private, shared (CGN) and link-local ranges (research/
+// heuristics.md section 6).
+func isBogon(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsUnspecified() || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() ||
+		cgn.Contains(a)
+}
+
+var cgn = netip.MustParsePrefix("100.64.0.0/10")
+
+// allowRule is a remediation line allowing a host on the ports its catalog
+// entry lists.
+func (c *Context) allowRule(q *QAFlow) string {
+	if q.By == ByRange {
+		return fmt.Sprintf("Allow %s (Quick Assist %s range %s)", q.Host, q.Role, q.Pattern)
+	}
+	ports := ""
+	if m, ok := c.Cat.MatchHost(q.Host); ok {
+		var ps []string
+		for _, p := range m.Ports {
+			ps = append(ps, strings.ToUpper(p.String()))
+		}
+		ports = strings.Join(ps, ", ")
+	}
+	if ports == "" {
+		ports = "TCP/443"
+	}
+	pat := q.Pattern
+	if pat == q.Host {
+		return fmt.Sprintf("Allow %s to %s", ports, q.Host)
+	}
+	return fmt.Sprintf("Allow %s to %s (catalog entry %s)", ports, q.Host, pat)
+}

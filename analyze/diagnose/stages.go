@@ -1,0 +1,121 @@
+package diagnose
+
+import (
+	"time"
+
+	"github.com/qadiag/qadiag/analyze"
+	"github.com/qadiag/qadiag/analyze/catalog"
+)
+
+// stageOrder is the order a Quick Assist connection meets its stages
+// (research/quickassist.md): resolve the names, sign in (the helper only),
+// reach the Remote Assistance service, the ACS signaling, then the RDP relay
+// or media, then hold the session.
+var stageOrder = []string{StageDNS, StageSignIn, StageService, StageSignaling, StageRelay, StageSession}
+
+// sessionMin is how long a relay flow must carry data to count as a
+// sustained session: past the first screen update, shorter than any
+// NAT timeout worth diagnosing.
+const sessionMin = 30 * time.Second
+
+func stageOfRole(role string) string {
+	switch role {
+	case catalog.RoleSignIn.String():
+		return StageSignIn
+	case catalog.RoleService.String():
+		return StageService
+	case catalog.RoleSignaling.String():
+		return StageSignaling
+	case catalog.RoleRelay.String(), catalog.RoleMedia.String():
+		return StageRelay
+	}
+	return ""
+}
+
+// stages says, for each stage, whether a flow got through it, flows tried
+// and none did, or none was seen.
+func (c *Context) stages() []Stage {
+	ok := map[string][]int{}
+	bad := map[string][]int{}
+	for _, q := range c.qaList {
+		f := c.FlowByID(q.ID)
+		st := stageOfRole(q.Role)
+		if st == "" {
+			continue
+		}
+		if Established(f) {
+			ok[st] = append(ok[st], f.ID)
+			if st == StageRelay && f.Duration() >= sessionMin && f.Dir[analyze.FromServer].Payload > 0 {
+				ok[StageSession] = append(ok[StageSession], f.ID)
+			}
+		} else {
+			bad[st] = append(bad[st], f.ID)
+		}
+	}
+	for _, f := range c.Flows {
+		if f.DNS == nil {
+			continue
+		}
+		for _, q := range f.DNS.Queries {
+			if _, isQA := c.Cat.MatchHost(q.Name); !isQA {
+				continue
+			}
+			if resolved(q) {
+				ok[StageDNS] = append(ok[StageDNS], f.ID)
+			} else if q.Frame != 0 {
+				bad[StageDNS] = append(bad[StageDNS], f.ID)
+			}
+		}
+	}
+	out := make([]Stage, 0, len(stageOrder))
+	for _, name := range stageOrder {
+		s := Stage{Name: name, Status: StatusNotSeen}
+		switch {
+		case len(ok[name]) > 0:
+			s.Status, s.Flows = StatusOK, uniq(ok[name])
+		case len(bad[name]) > 0:
+			s.Status, s.Flows = StatusFailed, uniq(bad[name])
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// resolved reports a DNS query answered with at least one usable address.
+func resolved(q analyze.DNSQuery) bool {
+	if !q.Answered() || q.Rcode != 0 {
+		return false
+	}
+	for _, a := range q.Answers {
+		if a.Addr.IsValid() && !isBogon(a.Addr) {
+			return true
+		}
+	}
+	return false
+}
+
+func reachedFailed(st []Stage) (reached, failed string) {
+	for _, s := range st {
+		switch s.Status {
+		case StatusOK:
+			reached = s.Name
+		case StatusFailed:
+			if failed == "" {
+				failed = s.Name
+			}
+		}
+	}
+	return reached, failed
+}
+
+func uniq(ids []int) []int {
+	out := ids[:0]
+	seen := map[int]bool{}
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
