@@ -1,0 +1,4 @@
+package diagnose
+
+// detectDNSFailure: not written yet.
+func detectDNSFailure(c *Context) []Finding { return nil }

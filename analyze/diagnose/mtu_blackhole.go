@@ -1,0 +1,4 @@
+package diagnose
+
+// detectMTUBlackhole: not written yet.
+func detectMTUBlackhole(c *Context) []Finding { return nil }

@@ -1,0 +1,4 @@
+package diagnose
+
+// detectNATTimeout: not written yet.
+func detectNATTimeout(c *Context) []Finding { return nil }

@@ -1,0 +1,4 @@
+package diagnose
+
+// detectPortBlocked: not written yet.
+func detectPortBlocked(c *Context) []Finding { return nil }

@@ -1,0 +1,4 @@
+package diagnose
+
+// detectSNIBlocking: not written yet.
+func detectSNIBlocking(c *Context) []Finding { return nil }

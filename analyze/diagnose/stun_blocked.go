@@ -1,0 +1,4 @@
+package diagnose
+
+// detectSTUNBlocked: not written yet.
+func detectSTUNBlocked(c *Context) []Finding { return nil }

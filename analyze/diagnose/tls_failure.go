@@ -1,0 +1,4 @@
+package diagnose
+
+// detectTLSFailure: not written yet.
+func detectTLSFailure(c *Context) []Finding { return nil }

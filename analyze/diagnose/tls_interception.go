@@ -1,0 +1,4 @@
+package diagnose
+
+// detectTLSInterception: not written yet.
+func detectTLSInterception(c *Context) []Finding { return nil }
