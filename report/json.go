@@ -72,6 +72,8 @@ type jsonFlow struct {
 	HTTP  *jsonHTTP  `json:"http,omitempty"`
 	STUN  *jsonSTUN  `json:"stun,omitempty"`
 	DNS   *jsonDNS   `json:"dns,omitempty"`
+	// QuickAssist is set in the analysis document for Quick Assist flows.
+	QuickAssist *jsonQA `json:"quick_assist,omitempty"`
 }
 
 type jsonDir struct {

@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/qadiag/qadiag/analyze"
 	"github.com/qadiag/qadiag/analyze/catalog"
@@ -193,7 +194,7 @@ func Diagnose(res *analyze.Result, cat *catalog.Catalog) *Verdict {
 	ctx := NewContext(res, cat)
 	v := &Verdict{QuickAssist: ctx.QAFlows(), Quality: ctx.Quality()}
 	for _, d := range Detectors {
-		for _, f := range d.Run(ctx) {
+		for _, f := range merge(d.Run(ctx)) {
 			f.Cause = d.Cause
 			ctx.finish(&f)
 			v.Findings = append(v.Findings, f)
@@ -215,6 +216,43 @@ func Diagnose(res *analyze.Result, cat *catalog.Catalog) *Verdict {
 	}
 	v.Level = Level(v.Score)
 	return v
+}
+
+// maxEvidence bounds the evidence items of a merged finding.
+const maxEvidence = 8
+
+// merge joins a detector's findings about the same hosts into one: the same
+// fault on several connections is one cause, and its repetition makes it
+// surer (one more weak signal).
+func merge(fs []Finding) []Finding {
+	var out []Finding
+	index := map[string]int{}
+	for _, f := range fs {
+		hs := slices.Clone(f.Hosts)
+		slices.Sort(hs)
+		key := strings.Join(hs, ",")
+		i, ok := index[key]
+		if !ok {
+			index[key] = len(out)
+			out = append(out, f)
+			continue
+		}
+		m := &out[i]
+		repeated := Combine(max(m.Score, f.Score), Weak)
+		if f.Score > m.Score {
+			f.Flows = append(f.Flows, m.Flows...)
+			f.Evidence = append(f.Evidence, m.Evidence...)
+			*m = f
+		} else {
+			m.Flows = append(m.Flows, f.Flows...)
+			m.Evidence = append(m.Evidence, f.Evidence...)
+		}
+		m.Score = repeated
+		if len(m.Evidence) > maxEvidence {
+			m.Evidence = m.Evidence[:maxEvidence]
+		}
+	}
+	return out
 }
 
 func firstFlow(f Finding) int {

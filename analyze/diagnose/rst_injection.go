@@ -112,7 +112,7 @@ func rstFinding(c *Context, f *analyze.Flow, q *QAFlow, minRTT time.Duration) (F
 		}
 		if len(seqs) >= 2 && resets[len(resets)-1].Time.Sub(first.Time) < 2*time.Second {
 			ev = append(ev, Evidence{
-				Text:   fmt.Sprintf("%d resets with %d different sequence numbers within %s: an injector guessing the window", len(resets), len(seqs), resets[len(resets)-1].Time.Sub(first.Time).Round(time.Millisecond)),
+				Text:   fmt.Sprintf("%d resets with %d different sequence numbers within %.1f ms: an injector guessing the window", len(resets), len(seqs), ms(resets[len(resets)-1].Time.Sub(first.Time))),
 				Frames: frames, Filter: AndFrames(flt, frames...),
 			})
 			weights = append(weights, Medium)
@@ -137,7 +137,7 @@ func rstFinding(c *Context, f *analyze.Flow, q *QAFlow, minRTT time.Duration) (F
 		Explanation: fmt.Sprintf("The connection to %s was cut by a TCP reset that did not come from the server: a firewall, IPS or filter on the path forged it.", q.Host),
 		Remediation: []string{
 			c.allowRule(q),
-			fmt.Sprintf("Find the device that resets the connection (IPS, DPI or web filter between the client and %s, %d hops out) and exempt the Quick Assist names from its blocking or threat rules", f.Server.Addr(), hops(first.TTL)),
+			fmt.Sprintf("Find the device that resets the connection (an IPS, DPI or web filter between this PC and %s; the reset's TTL puts it about %d router hops from the PC) and exempt the Quick Assist names from its blocking or threat rules", f.Server.Addr(), hops(first.TTL)),
 		},
 	}
 	if score < 0.85 {

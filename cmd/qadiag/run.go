@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/qadiag/qadiag/analyze"
+	"github.com/qadiag/qadiag/analyze/catalog"
+	"github.com/qadiag/qadiag/analyze/diagnose"
 	"github.com/qadiag/qadiag/report"
 	"github.com/spf13/pflag"
 )
@@ -24,19 +26,31 @@ const (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-const usage = `usage: qadiag flows [flags] CAPTURE
+const usage = `usage: qadiag [analyze] [flags] CAPTURE...
+       qadiag flows [flags] CAPTURE
 
 commands:
-  flows CAPTURE     the flow table: every TCP and UDP flow with packets,
-                    bytes, Zeek conn_state and history (like tshark -z conv)
+  analyze CAPTURE...  (default) why the Quick Assist session failed: the
+                      verdict, the stages reached, each finding with the
+                      frames that prove it and what to change
+  flows CAPTURE       the flow table: every TCP and UDP flow with packets,
+                      bytes, Zeek conn_state and history, and what its
+                      TLS, HTTP, STUN or DNS showed (like tshark -z conv)
+
+exit status: 0 no fault found, 3 a fault diagnosed, 1 a capture could not
+be read (the partial report is still printed), 2 usage
 
 flags:
 `
 
 type options struct {
-	format string
-	output string
-	quiet  bool
+	format    string
+	output    string
+	quiet     bool
+	verbose   bool
+	endpoints string
+	replace   bool
+	catalog   *catalog.Catalog
 }
 
 // run is the whole program behind main: it parses args, reads the capture,
@@ -48,6 +62,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVarP(&opt.format, "format", "f", "text", "output format: text or json")
 	fs.StringVarP(&opt.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fs.BoolVarP(&opt.quiet, "quiet", "q", false, "print nothing on standard error but errors")
+	fs.BoolVarP(&opt.verbose, "verbose", "v", false, "list every flow, not only Quick Assist's")
+	fs.StringVar(&opt.endpoints, "endpoints", "", "extend the built-in endpoint catalog with `FILE` (JSON, same format)")
+	fs.BoolVar(&opt.replace, "endpoints-replace", false, "with --endpoints: replace the built-in catalog instead of extending it")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
@@ -69,22 +86,126 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	cmd, rest := rest[0], rest[1:]
-	switch cmd {
-	case "flows":
+	cmd := "analyze"
+	switch rest[0] {
+	case "analyze", "flows":
+		cmd, rest = rest[0], rest[1:]
 	default:
-		fmt.Fprintf(stderr, "qadiag: unknown command %q\n", cmd)
-		return exitUsage
-	}
-	if len(rest) != 1 {
-		fmt.Fprintf(stderr, "qadiag: %s takes one capture file, got %d\n", cmd, len(rest))
-		return exitUsage
+		// Not a command: a capture for the default command, unless it
+		// looks like a mistyped command rather than a file.
+		if _, err := os.Stat(rest[0]); err != nil && !strings.ContainsAny(rest[0], "./\\") {
+			fmt.Fprintf(stderr, "qadiag: unknown command %q\n", rest[0])
+			return exitUsage
+		}
 	}
 	if opt.format != "text" && opt.format != "json" {
 		fmt.Fprintf(stderr, "qadiag: unknown format %q (text or json)\n", opt.format)
 		return exitUsage
 	}
-	return flows(ctx, rest[0], &opt, stdout, stderr)
+	if opt.replace && opt.endpoints == "" {
+		fmt.Fprintln(stderr, "qadiag: --endpoints-replace needs --endpoints FILE")
+		return exitUsage
+	}
+	if cmd == "flows" {
+		if len(rest) != 1 {
+			fmt.Fprintf(stderr, "qadiag: %s takes one capture file, got %d\n", cmd, len(rest))
+			return exitUsage
+		}
+		return flows(ctx, rest[0], &opt, stdout, stderr)
+	}
+	if len(rest) == 0 {
+		fmt.Fprintln(stderr, "qadiag: analyze needs at least one capture file")
+		return exitUsage
+	}
+	opt.catalog = catalog.Default()
+	if opt.endpoints != "" {
+		c, err := catalog.LoadFile(opt.endpoints, opt.replace, catalog.Default())
+		if err != nil {
+			fmt.Fprintf(stderr, "qadiag: %v\n", err)
+			return exitUsage
+		}
+		opt.catalog = c
+	}
+	return analyzeAll(ctx, rest, &opt, stdout, stderr)
+}
+
+// analyzeAll diagnoses each capture in turn. The exit status is the worst
+// of them: unreadable before fault before none.
+func analyzeAll(ctx context.Context, paths []string, opt *options, stdout, stderr io.Writer) int {
+	code := exitOK
+	var results []analysis
+	for _, p := range paths {
+		res, v, c := analyzeOne(ctx, p, opt, stderr)
+		if res != nil {
+			results = append(results, analysis{res, v})
+		}
+		switch {
+		case c == exitUnreadable:
+			code = exitUnreadable
+		case c == exitFault && code == exitOK:
+			code = exitFault
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	err := writeOutput(opt.output, stdout, func(w io.Writer) error {
+		if opt.format == "json" {
+			if len(paths) > 1 {
+				io.WriteString(w, "[\n")
+			}
+			for i, a := range results {
+				if i > 0 {
+					io.WriteString(w, ",\n")
+				}
+				if err := report.AnalysisJSON(w, a.res, a.v); err != nil {
+					return err
+				}
+			}
+			if len(paths) > 1 {
+				io.WriteString(w, "]\n")
+			}
+			return nil
+		}
+		for i, a := range results {
+			if i > 0 {
+				io.WriteString(w, "\n")
+			}
+			if err := report.AnalysisText(w, a.res, a.v, opt.verbose); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "qadiag: %v\n", err)
+		return exitUnreadable
+	}
+	return code
+}
+
+type analysis struct {
+	res *analyze.Result
+	v   *diagnose.Verdict
+}
+
+// analyzeOne reads and diagnoses one capture; a damaged capture is still
+// diagnosed from what was read.
+func analyzeOne(ctx context.Context, path string, opt *options, stderr io.Writer) (*analyze.Result, *diagnose.Verdict, int) {
+	res, readErr := readCapture(ctx, path)
+	if res == nil {
+		fmt.Fprintf(stderr, "qadiag: %v\n", readErr)
+		return nil, nil, exitUnreadable
+	}
+	v := diagnose.Diagnose(res, opt.catalog)
+	if readErr != nil {
+		fmt.Fprintf(stderr, "qadiag: %s: %v\n", path, readErr)
+		return res, v, exitUnreadable
+	}
+	if v.Fault() {
+		return res, v, exitFault
+	}
+	return res, v, exitOK
 }
 
 func flows(ctx context.Context, path string, opt *options, stdout, stderr io.Writer) int {

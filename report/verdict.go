@@ -1,0 +1,238 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/qadiag/qadiag/analyze"
+	"github.com/qadiag/qadiag/analyze/diagnose"
+)
+
+// The analysis document: the flows document plus the verdict and each Quick
+// Assist flow's classification (docs/json-schema.md, "verdict").
+
+type jsonAnalysis struct {
+	SchemaVersion int         `json:"schema_version"`
+	Capture       jsonCapture `json:"capture"`
+	Verdict       jsonVerdict `json:"verdict"`
+	Flows         []jsonFlow  `json:"flows"`
+}
+
+type jsonVerdict struct {
+	Cause        string        `json:"cause"`
+	Fault        bool          `json:"fault"`
+	Confidence   float64       `json:"confidence"`
+	Level        string        `json:"level"`
+	StageReached string        `json:"stage_reached"`
+	StageFailed  string        `json:"stage_failed"`
+	Stages       []jsonStage   `json:"stages"`
+	Findings     []jsonFinding `json:"findings"`
+	Quality      []string      `json:"capture_quality"`
+}
+
+type jsonStage struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Flows  []int  `json:"flows"`
+}
+
+type jsonFinding struct {
+	Cause       string         `json:"cause"`
+	Confidence  float64        `json:"confidence"`
+	Level       string         `json:"level"`
+	Flows       []int          `json:"flows"`
+	Hosts       []string       `json:"hosts"`
+	Evidence    []jsonEvidence `json:"evidence"`
+	Explanation string         `json:"explanation"`
+	Conclusive  string         `json:"conclusive,omitempty"`
+	Remediation []string       `json:"remediation"`
+}
+
+type jsonEvidence struct {
+	Text   string           `json:"text"`
+	Frames []uint64         `json:"frames"`
+	Filter string           `json:"filter"`
+	Values []diagnose.Value `json:"values,omitempty"`
+}
+
+type jsonQA struct {
+	Host     string `json:"host"`
+	Role     string `json:"role"`
+	By       string `json:"by"`
+	Pattern  string `json:"pattern"`
+	Required bool   `json:"required"`
+	Broad    bool   `json:"broad,omitempty"`
+}
+
+// AnalysisJSON writes the capture, the verdict and the flows as one JSON
+// document.
+func AnalysisJSON(w io.Writer, r *analyze.Result, v *diagnose.Verdict) error {
+	doc := toJSON(r)
+	qa := map[int]diagnose.QAFlow{}
+	for _, q := range v.QuickAssist {
+		qa[q.ID] = q
+	}
+	for i := range doc.Flows {
+		if q, ok := qa[doc.Flows[i].ID]; ok {
+			doc.Flows[i].QuickAssist = &jsonQA{Host: q.Host, Role: q.Role, By: q.By, Pattern: q.Pattern, Required: q.Required, Broad: q.Broad}
+		}
+	}
+	out := jsonAnalysis{SchemaVersion: doc.SchemaVersion, Capture: doc.Capture, Verdict: verdictJSON(v), Flows: doc.Flows}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func verdictJSON(v *diagnose.Verdict) jsonVerdict {
+	j := jsonVerdict{Cause: v.Cause, Fault: v.Fault(), Confidence: v.Score, Level: v.Level, StageReached: v.StageReached,
+		StageFailed: v.StageFailed, Stages: []jsonStage{}, Findings: []jsonFinding{}, Quality: nonNil(v.Quality)}
+	for _, s := range v.Stages {
+		j.Stages = append(j.Stages, jsonStage{Name: s.Name, Status: s.Status, Flows: nonNilInts(s.Flows)})
+	}
+	for _, f := range v.Findings {
+		jf := jsonFinding{Cause: f.Cause, Confidence: f.Score, Level: f.Level, Flows: nonNilInts(f.Flows), Hosts: nonNil(f.Hosts),
+			Explanation: f.Explanation, Conclusive: f.Conclusive, Remediation: nonNil(f.Remediation), Evidence: []jsonEvidence{}}
+		for _, e := range f.Evidence {
+			frames := e.Frames
+			if frames == nil {
+				frames = []uint64{}
+			}
+			jf.Evidence = append(jf.Evidence, jsonEvidence{Text: e.Text, Frames: frames, Filter: e.Filter, Values: e.Values})
+		}
+		j.Findings = append(j.Findings, jf)
+	}
+	return j
+}
+
+func nonNilInts(s []int) []int {
+	if s == nil {
+		return []int{}
+	}
+	return s
+}
+
+// AnalysisText writes the verdict first, then the stages, the findings with
+// their evidence and filters, the remediation checklist, and the Quick
+// Assist flows; all flows with allFlows.
+func AnalysisText(w io.Writer, r *analyze.Result, v *diagnose.Verdict, allFlows bool) error {
+	if err := captureText(w, &r.Capture); err != nil {
+		return err
+	}
+	var b strings.Builder
+	headline := v.Cause
+	switch v.Cause {
+	case diagnose.Healthy:
+		headline = "healthy: the Quick Assist flows worked; if the session still failed, look at the endpoints (policy, sign-in, app)"
+	case diagnose.NoQuickAssist:
+		headline = "no_quick_assist_traffic: nothing in the capture talks to Quick Assist (wrong interface or filter, or the app was blocked on the PC)"
+	default:
+		if len(v.Findings) > 0 {
+			headline += ": " + v.Findings[0].Explanation
+		}
+	}
+	fmt.Fprintf(&b, "VERDICT  %s (%s, %.2f)\n", sanitize(headline), v.Level, v.Score)
+	var stages []string
+	for _, s := range v.Stages {
+		st := s.Status
+		if st == diagnose.StatusFailed {
+			st = "FAILED"
+		}
+		stages = append(stages, s.Name+" "+st)
+	}
+	fmt.Fprintf(&b, "stages   %s\n", strings.Join(stages, " > "))
+	for _, q := range v.Quality {
+		fmt.Fprintf(&b, "quality  %s\n", q)
+	}
+	if len(v.Findings) > 0 {
+		b.WriteString("\nFINDINGS\n")
+	}
+	for i, f := range v.Findings {
+		fmt.Fprintf(&b, "%d. %s  %s %.2f  flows %s", i+1, f.Cause, f.Level, f.Score, joinInts(f.Flows))
+		if len(f.Hosts) > 0 {
+			fmt.Fprintf(&b, "  %s", sanitize(strings.Join(f.Hosts, ", ")))
+		}
+		b.WriteString("\n")
+		fmt.Fprintf(&b, "   %s\n", sanitize(f.Explanation))
+		for _, e := range f.Evidence {
+			fmt.Fprintf(&b, "   - %s\n", sanitize(e.Text))
+			if e.Filter != "" {
+				fmt.Fprintf(&b, "     wireshark: %s\n", sanitize(e.Filter))
+			}
+		}
+		if f.Conclusive != "" {
+			fmt.Fprintf(&b, "   to be sure: %s\n", sanitize(f.Conclusive))
+		}
+	}
+	var todo []string
+	seen := map[string]bool{}
+	for _, f := range v.Findings {
+		if f.Score < 0.5 {
+			continue
+		}
+		for _, r := range f.Remediation {
+			if !seen[r] {
+				seen[r] = true
+				todo = append(todo, r)
+			}
+		}
+	}
+	if len(todo) > 0 {
+		b.WriteString("\nREMEDIATION\n")
+		for _, r := range todo {
+			fmt.Fprintf(&b, "[ ] %s\n", sanitize(r))
+		}
+	}
+	b.WriteString("\n")
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	return flowTable(w, r, v, allFlows)
+}
+
+func flowTable(w io.Writer, r *analyze.Result, v *diagnose.Verdict, all bool) error {
+	qa := map[int]diagnose.QAFlow{}
+	for _, q := range v.QuickAssist {
+		qa[q.ID] = q
+	}
+	title := "QUICK ASSIST FLOWS\n"
+	if all {
+		title = "FLOWS\n"
+	}
+	if _, err := io.WriteString(w, title); err != nil {
+		return err
+	}
+	n := 0
+	t := newTable(w)
+	t.Header("id", "role", "via", "client", "server", "frames", "state", "history", "rtt", "max idle", "detail")
+	for _, f := range r.Flows {
+		q, isQA := qa[f.ID]
+		if !isQA && !all {
+			continue
+		}
+		role, by := "", ""
+		if isQA {
+			role, by = q.Role, q.By
+		}
+		n++
+		row := []string{itoa(f.ID), role, by, f.Client.String(), f.Server.String(),
+			fmt.Sprintf("%d-%d", f.FirstFrame, f.LastFrame), f.ConnState(), f.History(), duration(f.RTT), duration(f.MaxIdle), appDetail(f)}
+		if err := t.Append(row); err != nil {
+			return err
+		}
+	}
+	if n == 0 {
+		_, err := io.WriteString(w, "none\n")
+		return err
+	}
+	return t.Render()
+}
+
+func joinInts(ids []int) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = itoa(id)
+	}
+	return strings.Join(s, ",")
+}
