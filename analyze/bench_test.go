@@ -1,11 +1,8 @@
 package analyze
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -107,58 +104,15 @@ func benchCapture(b *testing.B, format string) benchFile {
 		}
 		dir = bench.tmp
 	}
-	cfg := benchgen.Config{Seed: 1, Flows: flows, Format: format}
-	path := filepath.Join(dir, fmt.Sprintf("bench-seed%d-flows%d.%s", cfg.Seed, cfg.Flows, format))
-	c, err := benchLoad(path, cfg)
+	c, err := benchgen.Cached(dir, benchgen.Config{Seed: 1, Flows: flows, Format: format})
 	if err != nil {
 		b.Fatal(err)
 	}
 	if bench.files == nil {
 		bench.files = map[string]benchFile{}
 	}
-	bench.files[format] = c
-	return c
-}
-
-// benchLoad reuses the capture at path if present, else generates it. The
-// packet count of a reused file comes from its stats file next to it.
-func benchLoad(path string, cfg benchgen.Config) (benchFile, error) {
-	statsPath := path + ".packets"
-	if fi, err := os.Stat(path); err == nil {
-		if s, err := os.ReadFile(statsPath); err == nil {
-			if n, err := strconv.ParseInt(string(s), 10, 64); err == nil {
-				return benchFile{path: path, size: fi.Size(), packets: n}, nil
-			}
-		}
-	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return benchFile{}, err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	st, err := benchgen.Generate(w, cfg)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.WriteFile(statsPath, []byte(strconv.FormatInt(st.Packets, 10)), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return benchFile{}, fmt.Errorf("generating %s: %w", path, err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return benchFile{}, err
-	}
-	return benchFile{path: path, size: fi.Size(), packets: st.Packets}, nil
+	bench.files[format] = benchFile{path: c.Path, size: c.Size, packets: c.Packets}
+	return bench.files[format]
 }
 
 func TestMain(m *testing.M) {

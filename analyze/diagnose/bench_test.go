@@ -1,0 +1,65 @@
+package diagnose
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+
+	"github.com/qadiag/qadiag/analyze"
+	"github.com/qadiag/qadiag/internal/benchgen"
+)
+
+// BenchmarkAnalyze measures the whole analysis a user runs: reading,
+// decoding, flows, application layer and every detector, on the synthetic
+// capture of internal/benchgen (QADIAG_BENCH_FLOWS and QADIAG_BENCH_DIR as
+// for analyze's BenchmarkRead; 100000 flows is the full ~10 M-packet
+// capture). Reports packets/s, MB/s, allocs and the peak heap.
+//
+//	QADIAG_BENCH_FLOWS=100000 QADIAG_BENCH_DIR=/tmp/qadiag-bench go test -run='^$' -bench=BenchmarkAnalyze -cpu=1 -benchtime=3x ./analyze/diagnose/
+func BenchmarkAnalyze(b *testing.B) {
+	flows := 3000
+	if s := os.Getenv("QADIAG_BENCH_FLOWS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			b.Fatalf("QADIAG_BENCH_FLOWS=%q: want a positive integer", s)
+		}
+		flows = n
+	}
+	dir := os.Getenv("QADIAG_BENCH_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	for _, format := range []string{"pcap", "pcapng"} {
+		b.Run(format, func(b *testing.B) {
+			c, err := benchgen.Cached(dir, benchgen.Config{Seed: 1, Flows: flows, Format: format})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			b.SetBytes(c.Size)
+			b.ReportAllocs()
+			var v *Verdict
+			var packets uint64
+			for b.Loop() {
+				f, err := os.Open(c.Path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				res, err := analyze.Read(context.Background(), f, c.Path)
+				f.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
+				v = Diagnose(res, nil)
+				packets = res.Capture.Packets
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			b.ReportMetric(float64(packets)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+			b.ReportMetric(float64(ms.HeapSys)/(1<<20), "heap-MiB")
+			b.ReportMetric(float64(len(v.Findings)), "findings")
+		})
+	}
+}
