@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/qadiag/qadiag/decode"
 	"github.com/qadiag/qadiag/internal/benchgen"
 )
 
@@ -59,6 +60,52 @@ func BenchmarkRead(b *testing.B) {
 			}
 			b.ReportMetric(float64(res.Capture.Packets)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
 			b.ReportMetric(float64(len(res.Flows)), "flows")
+		})
+	}
+}
+
+// BenchmarkFlows measures reading, decoding and the flow table without the
+// application layer: the capture core's own cost.
+func BenchmarkFlows(b *testing.B) {
+	for _, format := range []string{"pcap", "pcapng"} {
+		b.Run(format, func(b *testing.B) {
+			c := benchCapture(b, format)
+			b.SetBytes(c.size)
+			b.ReportAllocs()
+			var packets uint64
+			var flows int
+			for b.Loop() {
+				f, err := os.Open(c.path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rd, err := decode.NewReader(f)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var (
+					fr  decode.Frame
+					p   decode.Packet
+					dec = decode.NewDecoder()
+					t   = NewTable()
+				)
+				t.flowsOnly = true
+				packets = 0
+				for rd.Next(&fr) == nil {
+					packets++
+					dec.Decode(&fr, &p)
+					if p.Transport {
+						t.Add(&fr, &p)
+					}
+				}
+				flows = len(t.Flows())
+				f.Close()
+			}
+			if packets != uint64(c.packets) {
+				b.Fatalf("read %d packets, generator wrote %d", packets, c.packets)
+			}
+			b.ReportMetric(float64(packets)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+			b.ReportMetric(float64(flows), "flows")
 		})
 	}
 }

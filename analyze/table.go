@@ -76,6 +76,9 @@ type Table struct {
 	expiries expiryHeap
 	last     *Flow // the flow of the previous packet, if still live
 	shared   *appShared
+	// flowsOnly skips the application layer (BenchmarkFlows measures the
+	// flow table alone).
+	flowsOnly bool
 }
 
 // NewTable returns an empty flow table.
@@ -123,7 +126,7 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 		dir = FromClient
 	}
 	f.account(dir, fr, p, now)
-	if !f.appOff && (len(p.Payload) > 0 || f.app != nil) {
+	if !f.appOff && (len(p.Payload) > 0 || f.app != nil) && !t.flowsOnly {
 		t.app(f, dir, fr, p, now)
 	}
 	if schedule || open && f.closed {
