@@ -238,7 +238,7 @@ func FramesFilter(frames []uint64) string {
 	b.WriteString("frame.number in {")
 	for i, n := range frames {
 		if i > 0 {
-			b.WriteByte(' ')
+			b.WriteByte(',')
 		}
 		fmt.Fprint(&b, n)
 	}

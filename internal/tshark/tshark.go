@@ -45,8 +45,11 @@ func Run(t testing.TB, args ...string) []byte {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil && len(out) == 0 {
-		// tshark exits non-zero on damaged captures after printing what it read.
+		// tshark exits non-zero on damaged captures after printing what it
+		// read; with nothing printed it failed (a bad filter, say), and a
+		// failure is not cached: the next run tries again.
 		t.Logf("tshark %s: %v: %s", strings.Join(args, " "), err, firstLine(stderr.String()))
+		return out
 	}
 	writeCache(key, out)
 	return out
