@@ -66,6 +66,10 @@ type appState struct {
 	// skipped marks a direction whose first bytes, captured mid-stream,
 	// decided nothing and were dropped.
 	skipped [2]bool
+	// sniffFrame and sniffNow are the frame and time of the last byte in
+	// sniff.
+	sniffFrame [2]uint64
+	sniffNow   [2]int64
 }
 
 // discard drops what a stream still holds when parsing stops.
@@ -85,7 +89,7 @@ type streamSink struct {
 // in the frame that filled the hole, where Wireshark shows it, and a.now,
 // which DNS and STUN over TCP use for response times, is that frame's time.
 func (s *streamSink) Data(b []byte, frame uint64) { s.a.data(s.dir, b, max(frame, s.a.frame)) }
-func (s *streamSink) Gap(n uint32)                { s.a.gap(s.dir) }
+func (s *streamSink) Gap(n uint32)                { s.a.gap(s.dir, n) }
 
 // appShared is the application layer's capture-wide state.
 type appShared struct {
@@ -155,8 +159,9 @@ func (t *Table) app(f *Flow, dir Direction, fr *decode.Frame, p *decode.Packet, 
 			for d := range a.tcp {
 				a.tcp[d].Init(streamLimit, t.shared.budget)
 				// The SYN went by before the first payload: start the
-				// stream where it said.
-				if ds := &f.Dir[d]; ds.HaveISN {
+				// stream where it said. A SYN with data (TCP Fast Open,
+				// RFC 7413) is this packet and starts its stream below.
+				if ds := &f.Dir[d]; ds.HaveISN && (Direction(d) != dir || p.Flags&decode.FlagSYN == 0) {
 					a.tcp[d].Segment(ds.ISN, true, nil, ds.FirstFrame, &a.sinks[d])
 				}
 			}
@@ -199,6 +204,7 @@ func (a *appState) data(dir Direction, b []byte, frame uint64) {
 	if a.f.App == "" {
 		if len(a.sniff[dir]) > 0 || len(b) < sniffLen {
 			a.sniff[dir] = append(a.sniff[dir], b...)
+			a.sniffFrame[dir], a.sniffNow[dir] = frame, a.now
 			if len(a.sniff[dir]) < sniffLen {
 				return
 			}
@@ -218,10 +224,47 @@ func (a *appState) data(dir Direction, b []byte, frame uint64) {
 			return
 		}
 		a.sniff[dir] = nil
+		// What the other direction sent, too short to decide on (a bare
+		// 20-byte STUN request), came first.
+		a.pending(1 - dir)
+	}
+	a.parse(dir, b, frame)
+}
+
+// pending parses the bytes a direction gathered while the protocol was not
+// known.
+func (a *appState) pending(dir Direction) {
+	if b := a.sniff[dir]; len(b) > 0 && !a.off {
+		a.sniff[dir] = nil
+		now := a.now
+		a.now = a.sniffNow[dir]
+		a.parse(dir, b, a.sniffFrame[dir])
+		a.now = now
+	}
+}
+
+// decideShort decides on fewer than sniffLen bytes when a stream ends
+// with them, and parses them.
+func (a *appState) decideShort() {
+	for d := range a.sniff {
+		if a.f.App == "" && len(a.sniff[d]) > 0 {
+			a.decide(Direction(d), a.sniff[d])
+		}
+	}
+	if a.f.App != "" {
+		a.pending(FromClient)
+		a.pending(FromServer)
+	}
+}
+
+// parse hands bytes of a direction to the flow's protocol parser.
+func (a *appState) parse(dir Direction, b []byte, frame uint64) {
+	if a.off {
+		return
 	}
 	if a.skipped[dir] {
 		a.skipped[dir] = false
-		a.gap(dir)
+		a.gap(dir, 0)
 	}
 	switch a.f.App {
 	case AppTLS:
@@ -235,7 +278,8 @@ func (a *appState) data(dir Direction, b []byte, frame uint64) {
 	}
 }
 
-func (a *appState) gap(dir Direction) {
+// gap handles n bytes lost from one direction (0: an unknown number).
+func (a *appState) gap(dir Direction, n uint32) {
 	switch {
 	case a.off:
 	case a.f.App == "":
@@ -244,7 +288,7 @@ func (a *appState) gap(dir Direction) {
 	case a.f.App == AppTLS || a.tls != nil && a.http != nil && a.http.dir[dir].tunnel:
 		a.tlsStreams()[dir].Gap()
 	case a.f.App == AppHTTP:
-		a.http.gap(dir)
+		a.http.gap(dir, n)
 	default:
 		a.tcpBuf[dir] = nil
 	}
@@ -260,7 +304,7 @@ func (a *appState) decide(dir Direction, b []byte) bool {
 		f.TLS = &TLSInfo{}
 	case dir == FromClient && httpmsg.LooksLikeRequest(b), dir == FromServer && httpmsg.LooksLikeResponse(b):
 		f.App = AppHTTP
-		f.HTTP = &HTTPInfo{}
+		f.HTTP = &HTTPInfo{Tunnel: -1}
 		a.http = &httpState{}
 	case f.Server.Port() == 53 || f.Client.Port() == 53:
 		f.App = AppDNS
@@ -328,6 +372,9 @@ func (f *Flow) finishApp() {
 		}
 		st := a.tcp[d].Stats()
 		f.Dir[d].StreamGaps = int(st.Lost)
+	}
+	if !a.off && f.Proto == decode.ProtoTCP {
+		a.decideShort()
 	}
 	if a.tls != nil && f.TLS != nil {
 		f.TLS.fill(&a.tls[0], &a.tls[1], a.t.shared.ja4)

@@ -44,7 +44,7 @@ func (q *DNSQuery) Answered() bool { return q.ResponseFrame != 0 }
 const maxQueries = 256
 
 type dnsState struct {
-	index map[dnsKey]int
+	index map[dnsKey]int // index into Queries, -1 when not kept
 }
 
 type dnsKey struct {
@@ -89,16 +89,22 @@ func (a *appState) dnsStream(dir Direction, b []byte, frame uint64) {
 func (a *appState) dnsMessage(dir Direction, frame uint64, now int64, b []byte) {
 	info, st, sh := a.f.DNS, a.dns, a.t.shared
 	m := &sh.dnsM
-	if err := sh.dnsP.Parse(b, m); err != nil || m.Opcode != 0 || len(m.Questions) == 0 {
-		if err != nil {
-			info.Malformed++
-		}
+	if err := sh.dnsP.Parse(b, m); err != nil {
+		info.Malformed++
+	}
+	// A record that does not decode leaves the header, the question and
+	// the answers before it (dnsmsg keeps partial results): an NXDOMAIN
+	// whose authority section is damaged still says NXDOMAIN.
+	if m.Opcode != 0 || len(m.Questions) == 0 {
 		return
 	}
 	q := m.Questions[0]
 	k := dnsKey{id: m.ID, typ: q.Type, name: q.Name}
 	i, seen := st.index[k]
 	if !m.Response {
+		if seen && i < 0 {
+			return // a retransmission of a query not kept
+		}
 		if seen {
 			dq := &info.Queries[i]
 			if dq.Frame == 0 {
@@ -112,6 +118,9 @@ func (a *appState) dnsMessage(dir Direction, frame uint64, now int64, b []byte) 
 		}
 		info.QueryCount++
 		if len(info.Queries) >= maxQueries {
+			if len(st.index) < maxTrackedIDs {
+				st.index[k] = -1
+			}
 			return
 		}
 		st.index[k] = len(info.Queries)
@@ -120,8 +129,21 @@ func (a *appState) dnsMessage(dir Direction, frame uint64, now int64, b []byte) 
 		return
 	}
 	info.Responses++
+	// Every answer names addresses for the capture-wide map, also one to
+	// a query past maxQueries or a second response.
+	for _, an := range m.Answers {
+		if an.Addr.IsValid() {
+			sh.names.add(an.Addr, q.Name, frame)
+			if an.Name != q.Name {
+				sh.names.add(an.Addr, an.Name, frame)
+			}
+		}
+	}
 	var dq *DNSQuery
 	if seen {
+		if i < 0 {
+			return
+		}
 		dq = &info.Queries[i]
 	} else if len(info.Queries) < maxQueries {
 		// The query was not captured: keep the answer, it still names
@@ -137,14 +159,10 @@ func (a *appState) dnsMessage(dir Direction, frame uint64, now int64, b []byte) 
 	if dq.Frame != 0 {
 		dq.RTT = unixTime(now).Sub(dq.First)
 	}
-	dq.Answers = slices.Clone(m.Answers)
-	for _, an := range m.Answers {
-		if an.Addr.IsValid() {
-			sh.names.add(an.Addr, q.Name, frame)
-			if an.Name != q.Name {
-				sh.names.add(an.Addr, an.Name, frame)
-			}
-		}
+	if len(m.Answers) > 0 {
+		// The parser reuses its slice: an empty one would be nil or not
+		// depending on earlier messages, and so would the JSON.
+		dq.Answers = slices.Clone(m.Answers)
 	}
 }
 

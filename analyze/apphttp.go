@@ -54,12 +54,16 @@ type httpDir struct {
 	stopped bool  // body of unknown length, or damage: read no further
 }
 
-func (h *httpState) gap(dir Direction) {
+// gap drops n lost bytes. Within a body of known length the next message
+// is still found where the length says; elsewhere the framing is gone.
+func (h *httpState) gap(dir Direction, n uint32) {
 	d := &h.dir[dir]
 	d.buf = nil
-	if d.skip == 0 {
-		d.stopped = true // lost inside a header block: the framing is gone
+	if d.skip > 0 && int64(n) <= d.skip {
+		d.skip -= int64(n)
+		return
 	}
+	d.skip, d.stopped = 0, true
 }
 
 func (a *appState) httpData(dir Direction, b []byte, frame uint64) {
@@ -196,11 +200,26 @@ func (a *appState) httpResponse(b []byte, frame uint64) (int, error) {
 func (a *appState) tunnelData(dir Direction, b []byte, frame uint64) {
 	f := a.f
 	if f.TLS == nil {
+		// LooksLikeTLS reads a record header and the handshake type:
+		// gather that much first, as a ClientHello may come in pieces
+		// of a few bytes (split on purpose to get past DPI).
+		d := &a.http.dir[dir]
+		if len(d.buf) > 0 || len(b) < tunnelSniffLen {
+			d.buf = append(d.buf, b...)
+			if len(d.buf) < tunnelSniffLen {
+				return
+			}
+			b = d.buf
+		}
+		d.buf = d.buf[:0] // b still holds the bytes; Feed copies what it keeps
 		if !tlsmsg.LooksLikeTLS(b) {
-			a.http.dir[dir].stopped = true
+			d.stopped = true
 			return
 		}
 		f.TLS = &TLSInfo{InTunnel: true}
 	}
 	a.tlsData(dir, b, frame)
 }
+
+// tunnelSniffLen is a TLS record header and a handshake type.
+const tunnelSniffLen = 6

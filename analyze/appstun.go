@@ -71,10 +71,15 @@ const (
 	maxRetransmitFrames = 10
 	maxAddrList         = 8
 	maxChannels         = 16
+	// maxTrackedIDs bounds the transaction IDs (and DNS queries) a flow
+	// remembers, kept or not, so that a retransmission of a transaction
+	// past maxTransactions counts as a retransmission and not as a new
+	// transaction; past this bound every copy counts as new.
+	maxTrackedIDs = 1024
 )
 
 type stunState struct {
-	byID map[[12]byte]int // index into Transactions
+	byID map[[12]byte]int // index into Transactions, -1 when not kept
 }
 
 func newSTUNState() *stunState { return &stunState{byID: map[[12]byte]int{}} }
@@ -107,7 +112,9 @@ func (a *appState) stunStream(dir Direction, b []byte, frame uint64) {
 	for len(buf) > 0 {
 		msg, rest, kind, ok := stunmsg.NextTCPMessage(buf)
 		if !ok {
-			if kind == stunmsg.KindUnknown && len(buf) >= 4 {
+			// NextTCPMessage needs 10 bytes to tell an RFC 4571 frame
+			// from anything else: fewer may be a message's start.
+			if kind == stunmsg.KindUnknown && len(buf) >= 10 {
 				a.f.STUN.Malformed++
 				a.tcpBuf[dir] = nil
 				a.stop()
@@ -174,16 +181,23 @@ func (a *appState) stunMessage(dir Direction, frame uint64, now int64, b []byte)
 		info.Indications++
 	case "request":
 		i, ok := st.byID[m.TransactionID]
-		if !ok {
+		switch {
+		case ok && i < 0:
+			info.Retransmissions++ // of a transaction not kept
+			return
+		case !ok:
 			info.TransactionCount++
 			if len(info.Transactions) >= maxTransactions {
+				if len(st.byID) < maxTrackedIDs {
+					st.byID[m.TransactionID] = -1
+				}
 				return
 			}
 			i = len(info.Transactions)
 			st.byID[m.TransactionID] = i
 			info.Transactions = append(info.Transactions, STUNTransaction{
 				ID: hex.EncodeToString(m.TransactionID[:]), Method: m.Method, FirstRequest: unixTime(now)})
-		} else {
+		default:
 			info.Retransmissions++
 		}
 		tx := &info.Transactions[i]
@@ -207,7 +221,7 @@ func (a *appState) stunMessage(dir Direction, frame uint64, now int64, b []byte)
 			info.RelayedAddresses = append(info.RelayedAddresses, r)
 		}
 		i, ok := st.byID[m.TransactionID]
-		if !ok {
+		if !ok || i < 0 {
 			return // the request was not captured, or not kept
 		}
 		tx := &info.Transactions[i]

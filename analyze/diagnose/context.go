@@ -84,6 +84,16 @@ func (c *Context) classify(f *analyze.Flow) (QAFlow, bool) {
 		return QAFlow{Host: strings.ToLower(strings.TrimSuffix(name, ".")), Role: m.Role.String(), By: by,
 			Pattern: m.Pattern, Required: m.Required, Broad: m.Broad}, true
 	}
+	// On the TURN ports a published media range says more than a name
+	// that matched only a broad wildcard (*.microsoft.com).
+	var media QAFlow
+	hasMedia := false
+	if f.Proto == decode.ProtoUDP && turnPort(f.Server.Port()) {
+		if m, ok := c.Cat.MatchAddrPort(proto, f.Server); ok && m.HasPort(proto, f.Server.Port()) && m.Role == catalog.RoleMedia {
+			media, hasMedia = QAFlow{Host: f.Server.Addr().String(), Role: m.Role.String(), By: ByRange, Pattern: m.Pattern,
+				Required: m.Required, Broad: m.Broad}, true
+		}
+	}
 	if f.TLS != nil && f.TLS.SNI != "" {
 		if q, ok := host(f.TLS.SNI, BySNI); ok {
 			return q, true
@@ -104,16 +114,39 @@ func (c *Context) classify(f *analyze.Flow) (QAFlow, bool) {
 			}
 		}
 	}
+	// Of the names that resolved to the server (the name asked and its
+	// CNAME chain), the most specific catalog entry wins: a CNAME target
+	// such as x.cloudapp.azure.com matches only a broad Azure entry.
+	var best QAFlow
+	found := false
 	for _, n := range f.Names {
-		if q, ok := host(n.Name, ByDNS); ok {
-			return q, true
+		if q, ok := host(n.Name, ByDNS); ok && (!found || better(q, best)) {
+			best, found = q, true
 		}
+	}
+	if found && !(hasMedia && best.Broad) {
+		return best, true
+	}
+	if hasMedia {
+		return media, true
 	}
 	if m, ok := c.Cat.MatchAddrPort(proto, f.Server); ok && m.HasPort(proto, f.Server.Port()) {
 		return QAFlow{Host: f.Server.Addr().String(), Role: m.Role.String(), By: ByRange, Pattern: m.Pattern,
 			Required: m.Required, Broad: m.Broad}, true
 	}
 	return QAFlow{}, false
+}
+
+func turnPort(p uint16) bool { return p >= 3478 && p <= 3481 }
+
+// better reports whether a is a more specific Quick Assist match than b:
+// an entry that is Quick Assist's own beats one shared with other Microsoft
+// products, a required one beats an optional one.
+func better(a, b QAFlow) bool {
+	if a.Broad != b.Broad {
+		return !a.Broad
+	}
+	return a.Required && !b.Required
 }
 
 func splitTarget(t string) (string, uint16, bool) {

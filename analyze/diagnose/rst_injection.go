@@ -49,6 +49,10 @@ func (c *Context) minRTT() time.Duration {
 	return m
 }
 
+// natIdleMin is the shortest TCP idle timer of research/heuristics.md
+// section 5 (Azure NAT Gateway and load balancer, 4 minutes).
+const natIdleMin = 240 * time.Second
+
 func rstFinding(c *Context, f *analyze.Flow, q *QAFlow, minRTT time.Duration) (Finding, bool) {
 	srv := &f.Dir[analyze.FromServer]
 	var resets []analyze.Reset
@@ -64,6 +68,11 @@ func rstFinding(c *Context, f *analyze.Flow, q *QAFlow, minRTT time.Duration) (F
 		return Finding{}, false // after a FIN exchange a reset is a normal abort (RFC 9293)
 	}
 	first := resets[0]
+	if g := f.Idle; g != nil && g.Gap >= natIdleMin && g.ResetAfter == first.Frame {
+		// A reset answering the first packet after a long silence is a
+		// NAT or firewall that forgot the flow: nat_timeout's evidence.
+		return Finding{}, false
+	}
 	flt := FlowFilter(f)
 	var weights []float64
 	var ev []Evidence

@@ -87,7 +87,7 @@ func resolved(q analyze.DNSQuery) bool {
 		return false
 	}
 	for _, a := range q.Answers {
-		if a.Addr.IsValid() && !isBogon(a.Addr) {
+		if a.Addr.IsValid() && dnsSinkhole(a.Addr) == "" {
 			return true
 		}
 	}
