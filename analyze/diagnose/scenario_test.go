@@ -3,6 +3,7 @@ package diagnose
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -107,3 +108,5 @@ func describe(v *Verdict) string {
 	}
 	return b.String()
 }
+
+var dumpCorpus = flag.Bool("dump-corpus", false, "log the corpus verdicts of TestCorpusVerdicts")
