@@ -3,6 +3,7 @@ package diagnose
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -267,6 +268,7 @@ func Established(f *analyze.Flow) bool {
 
 // FramesFilter is a Wireshark display filter selecting exactly frames.
 func FramesFilter(frames []uint64) string {
+	frames = slices.Compact(slices.Sorted(slices.Values(frames)))
 	var b strings.Builder
 	b.WriteString("frame.number in {")
 	for i, n := range frames {

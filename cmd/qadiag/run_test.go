@@ -75,13 +75,69 @@ func TestGoldenFlows(t *testing.T) {
 	}
 }
 
+// TestGoldenAnalyze renders the default command's report for every capture
+// in testdata/pcaps and testdata/pcaps/scenarios, text and JSON, against the
+// reviewed files in testdata/golden, and checks the exit status agrees with
+// the verdict.
+func TestGoldenAnalyze(t *testing.T) {
+	scen, _ := filepath.Glob(filepath.Join(pcapDir, "scenarios", "*.pcap*"))
+	for _, path := range append(captures(t), scen...) {
+		for _, format := range []string{"text", "json"} {
+			name := filepath.Base(path) + ".analyze." + map[string]string{"text": "txt", "json": "json"}[format]
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				out, _, code := runQadiag(t, "-f", format, path)
+				if format == "json" {
+					var doc struct {
+						Verdict struct{ Fault bool } `json:"verdict"`
+					}
+					if err := json.Unmarshal([]byte(out), &doc); err != nil {
+						t.Fatalf("invalid JSON: %v", err)
+					}
+					want := exitOK
+					switch {
+					case strings.HasPrefix(filepath.Base(path), "damaged-"):
+						want = exitUnreadable
+					case doc.Verdict.Fault:
+						want = exitFault
+					}
+					if code != want {
+						t.Errorf("exit code %d, want %d", code, want)
+					}
+				}
+				compareGolden(t, filepath.Join("testdata", "golden", name), out)
+			})
+		}
+	}
+}
+
+func compareGolden(t *testing.T, golden, out string) {
+	t.Helper()
+	want, err := os.ReadFile(golden)
+	if *update && string(want) != out {
+		if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("updated %s", golden)
+		return
+	}
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/qadiag -update and review the new file)", err)
+	}
+	if diff := cmp.Diff(string(want), out); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", golden, diff)
+	}
+}
+
 // TestDeterministic checks two runs give byte-identical output.
 func TestDeterministic(t *testing.T) {
 	for _, path := range captures(t) {
-		a, _, _ := runQadiag(t, "flows", "-f", "json", path)
-		b, _, _ := runQadiag(t, "flows", "-f", "json", path)
-		if a != b {
-			t.Errorf("%s: two runs differ", path)
+		for _, cmd := range []string{"flows", "analyze"} {
+			a, _, _ := runQadiag(t, cmd, "-f", "json", path)
+			b, _, _ := runQadiag(t, cmd, "-f", "json", path)
+			if a != b {
+				t.Errorf("%s %s: two runs differ", cmd, path)
+			}
 		}
 	}
 }
@@ -106,6 +162,13 @@ func TestExitCodes(t *testing.T) {
 		{"not a capture", []string{"flows", "run_test.go"}, exitUnreadable, "not a pcap or pcapng capture", "not a pcap or pcapng capture"},
 		{"damaged keeps partial result", []string{"flows", filepath.Join(pcapDir, "damaged-cut-mid-record.pcap")}, exitUnreadable, "frames 1-", "capture truncated"},
 		{"ok", []string{"flows", good}, exitOK, "20.202.15.47:3478", ""},
+		{"analyze healthy", []string{good}, exitOK, "VERDICT  healthy", ""},
+		{"analyze fault", []string{filepath.Join(pcapDir, "scenarios", "proxy_blocking-403.pcap")}, exitFault, "VERDICT  proxy_blocking", ""},
+		{"analyze several, worst status", []string{"-f", "json", good, filepath.Join(pcapDir, "scenarios", "proxy_blocking-403.pcap")}, exitFault, `"cause": "proxy_blocking"`, ""},
+		{"analyze damaged", []string{filepath.Join(pcapDir, "damaged-cut-mid-record.pcap")}, exitUnreadable, "VERDICT", "capture truncated"},
+		{"analyze no capture", []string{"analyze"}, exitUsage, "", "at least one capture"},
+		{"endpoints missing", []string{"--endpoints", "nope.json", good}, exitUsage, "", "nope.json"},
+		{"endpoints-replace alone", []string{"--endpoints-replace", good}, exitUsage, "", "needs --endpoints"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
