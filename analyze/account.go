@@ -220,7 +220,12 @@ func (f *Flow) appendLetter(dir Direction, c byte) {
 	if dir == FromClient {
 		c -= 'a' - 'A'
 	}
-	f.history = append(f.history, c)
+	if int(f.historyLen) < len(f.history) {
+		f.history[f.historyLen] = c
+		f.historyLen++
+		return
+	}
+	f.historyMore = append(f.historyMore, c)
 }
 
 // ConnState is Zeek's conn_state for the flow (Zeek conn.log documentation):

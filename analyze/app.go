@@ -50,11 +50,12 @@ type appState struct {
 	sinks [2]streamSink
 	sniff [2][]byte // first bytes while the protocol is not known
 
-	tls   *[2]tlsmsg.Stream
-	tls13 bool // the server selected TLS 1.3: the client's later records are encrypted
-	http  *httpState
-	stun  *stunState
-	dns   *dnsState
+	tls    *[2]tlsmsg.Stream
+	tls13  bool // the server selected TLS 1.3: the client's later records are encrypted
+	http   *httpState
+	stun   *stunState
+	dns    *dnsState
+	dnsVal dnsState
 	// tcpBuf gathers DNS or STUN messages over TCP per direction.
 	tcpBuf [2][]byte
 	off    bool  // nothing more to parse on this flow
@@ -70,6 +71,13 @@ type appState struct {
 	// sniff.
 	sniffFrame [2]uint64
 	sniffNow   [2]int64
+}
+
+// newDNS returns the flow's DNS state, kept inside appState (which is
+// reused) rather than allocated per flow.
+func (a *appState) newDNS() *dnsState {
+	a.dnsVal = dnsState{}
+	return &a.dnsVal
 }
 
 // discard drops what a stream still holds when parsing stops.
@@ -309,7 +317,7 @@ func (a *appState) decide(dir Direction, b []byte) bool {
 	case f.Server.Port() == 53 || f.Client.Port() == 53:
 		f.App = AppDNS
 		f.DNS = &DNSInfo{}
-		a.dns = newDNSState()
+		a.dns = a.newDNS()
 	default:
 		// ChannelData has only a 4-byte header, which any text starting
 		// with a letter passes ("SSH-2.0"): alone it decides only on the
@@ -331,7 +339,7 @@ func (a *appState) datagram(dir Direction, fr *decode.Frame, b []byte, now int64
 	f := a.f
 	if f.Server.Port() == 53 || f.Client.Port() == 53 {
 		if f.App == "" {
-			f.App, f.DNS, a.dns = AppDNS, &DNSInfo{}, newDNSState()
+			f.App, f.DNS, a.dns = AppDNS, &DNSInfo{}, a.newDNS()
 		}
 		if f.App == AppDNS {
 			a.dnsMessage(dir, fr.Number, now, b)

@@ -913,3 +913,26 @@ func TestAppNone(t *testing.T) {
 		})
 	}
 }
+
+// TestJA4CacheIgnoresOrderAndGREASE checks that the JA4 cache serves one
+// client's shuffled, re-GREASEd hellos from one entry and never serves a
+// different fingerprint.
+func TestJA4CacheIgnoresOrderAndGREASE(t *testing.T) {
+	c := newJA4Cache()
+	base := &tlsmsg.ClientHello{LegacyVersion: 0x0303, CipherSuites: []uint16{0x0a0a, 0x1301, 0x1302},
+		Extensions: []uint16{0x1a1a, 0x0000, 0x0010, 0x002b, 0x000d}, SignatureAlgorithms: []uint16{0x0403, 0x0804},
+		SupportedVersions: []uint16{0x2a2a, 0x0304, 0x0303}, ALPN: []string{"h2"}}
+	shuffled := *base
+	shuffled.CipherSuites = []uint16{0x1302, 0xfafa, 0x1301}
+	shuffled.Extensions = []uint16{0x000d, 0x002b, 0x3a3a, 0x0010, 0x0000}
+	other := *base
+	other.SignatureAlgorithms = []uint16{0x0804, 0x0403}
+	for _, ch := range []*tlsmsg.ClientHello{base, &shuffled, &other} {
+		if got, want := c.get(ch), ch.JA4(); got != want {
+			t.Errorf("cached JA4 %s, want %s", got, want)
+		}
+	}
+	if len(c.m) != 2 {
+		t.Errorf("%d cache entries, want 2 (the shuffled hello shares the first)", len(c.m))
+	}
+}

@@ -44,8 +44,48 @@ func (q *DNSQuery) Answered() bool { return q.ResponseFrame != 0 }
 const maxQueries = 256
 
 type dnsState struct {
-	index map[dnsKey]int // index into Queries, -1 when not kept
+	// The first few keys live inline: a DNS flow is usually one query from
+	// one ephemeral port, and a map per flow was a third of a capture's
+	// DNS allocations.
+	small  [4]dnsSlot
+	nsmall int
+	index  map[dnsKey]int // index into Queries, -1 when not kept
 }
+
+type dnsSlot struct {
+	k dnsKey
+	i int
+}
+
+func (s *dnsState) get(k dnsKey) (int, bool) {
+	for j := range s.nsmall {
+		if s.small[j].k == k {
+			return s.small[j].i, true
+		}
+	}
+	i, ok := s.index[k]
+	return i, ok
+}
+
+func (s *dnsState) set(k dnsKey, i int) {
+	for j := range s.nsmall {
+		if s.small[j].k == k {
+			s.small[j].i = i
+			return
+		}
+	}
+	if s.nsmall < len(s.small) {
+		s.small[s.nsmall] = dnsSlot{k, i}
+		s.nsmall++
+		return
+	}
+	if s.index == nil {
+		s.index = map[dnsKey]int{}
+	}
+	s.index[k] = i
+}
+
+func (s *dnsState) size() int { return s.nsmall + len(s.index) }
 
 type dnsKey struct {
 	id   uint16
@@ -53,7 +93,7 @@ type dnsKey struct {
 	name string
 }
 
-func newDNSState() *dnsState { return &dnsState{index: map[dnsKey]int{}} }
+func newDNSState() *dnsState { return &dnsState{} }
 
 func (s *dnsState) finish(info *DNSInfo) {
 	for i := range info.Queries {
@@ -100,7 +140,7 @@ func (a *appState) dnsMessage(dir Direction, frame uint64, now int64, b []byte) 
 	}
 	q := m.Questions[0]
 	k := dnsKey{id: m.ID, typ: q.Type, name: q.Name}
-	i, seen := st.index[k]
+	i, seen := st.get(k)
 	if !m.Response {
 		if seen && i < 0 {
 			return // a retransmission of a query not kept
@@ -118,12 +158,12 @@ func (a *appState) dnsMessage(dir Direction, frame uint64, now int64, b []byte) 
 		}
 		info.QueryCount++
 		if len(info.Queries) >= maxQueries {
-			if len(st.index) < maxTrackedIDs {
-				st.index[k] = -1
+			if st.size() < maxTrackedIDs {
+				st.set(k, -1)
 			}
 			return
 		}
-		st.index[k] = len(info.Queries)
+		st.set(k, len(info.Queries))
 		info.Queries = append(info.Queries, DNSQuery{ID: m.ID, Name: q.Name, Type: q.Type, Frame: frame,
 			Frames: []uint64{frame}, Count: 1, First: unixTime(now)})
 		return
@@ -148,7 +188,7 @@ func (a *appState) dnsMessage(dir Direction, frame uint64, now int64, b []byte) 
 	} else if len(info.Queries) < maxQueries {
 		// The query was not captured: keep the answer, it still names
 		// addresses.
-		st.index[k] = len(info.Queries)
+		st.set(k, len(info.Queries))
 		info.Queries = append(info.Queries, DNSQuery{ID: m.ID, Name: q.Name, Type: q.Type})
 		dq = &info.Queries[len(info.Queries)-1]
 	}
@@ -204,27 +244,31 @@ func (nm *nameMap) add(addr netip.Addr, name string, frame uint64) {
 	if !ok {
 		nm.n++
 	}
-	nm.m[addr] = append(list, NameSource{Name: name, Frame: frame})
+	// Keep the list sorted by frame then name, so lookups hand out a
+	// prefix of it without sorting or copying.
+	ns := NameSource{Name: name, Frame: frame}
+	i, _ := slices.BinarySearchFunc(list, ns, compareNameSource)
+	nm.m[addr] = slices.Insert(list, i, ns)
+}
+
+func compareNameSource(a, b NameSource) int {
+	return cmp.Or(cmp.Compare(a.Frame, b.Frame), cmp.Compare(a.Name, b.Name))
 }
 
 // lookup returns the names that resolved to addr in answers before frame
-// (or any answer, when none came before), sorted by frame then name.
+// (or any answer, when none came before), sorted by frame then name. The
+// result shares the map's storage: callers must not modify it.
 func (nm *nameMap) lookup(addr netip.Addr, frame uint64) []NameSource {
 	list := nm.m[addr.Unmap()]
-	if len(list) == 0 {
+	n := 0
+	for n < len(list) && list[n].Frame < frame {
+		n++
+	}
+	if n == 0 {
+		n = len(list)
+	}
+	if n == 0 {
 		return nil
 	}
-	var before []NameSource
-	for _, s := range list {
-		if s.Frame < frame {
-			before = append(before, s)
-		}
-	}
-	if len(before) == 0 {
-		before = slices.Clone(list)
-	}
-	slices.SortFunc(before, func(a, b NameSource) int {
-		return cmp.Or(cmp.Compare(a.Frame, b.Frame), cmp.Compare(a.Name, b.Name))
-	})
-	return before
+	return list[:n:n]
 }

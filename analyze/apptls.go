@@ -2,8 +2,7 @@ package analyze
 
 import (
 	"cmp"
-	"encoding/binary"
-	"hash/maphash"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/qadiag/qadiag/decode/tlsmsg"
@@ -150,35 +149,42 @@ func (t *TLSInfo) fill(cs, ss *tlsmsg.Stream, ja4 *ja4Cache) {
 // one client sends the same fields on every connection, and computing JA4
 // (two sorts, two SHA-256) cost more than the rest of the handshake.
 type ja4Cache struct {
-	seed maphash.Seed
+	seed uint64
 	m    map[uint64]string
 }
 
 const maxJA4Cache = 4096
 
-func newJA4Cache() *ja4Cache { return &ja4Cache{seed: maphash.MakeSeed(), m: map[uint64]string{}} }
+func newJA4Cache() *ja4Cache { return &ja4Cache{seed: rand.Uint64(), m: map[uint64]string{}} }
 
 func (c *ja4Cache) get(ch *tlsmsg.ClientHello) string {
-	var h maphash.Hash
-	h.SetSeed(c.seed)
-	list := func(vs []uint16) {
-		var b [2]byte
-		binary.BigEndian.PutUint16(b[:], uint16(len(vs)))
-		h.Write(b[:])
+	// JA4 sorts the cipher and extension lists, and Chromium shuffles its
+	// extensions on every connection: those two enter the key as sums of
+	// mixed values, which ignore order; the signature algorithms count in
+	// wire order, as in JA4.
+	k := c.seed
+	sum := func(vs []uint16) uint64 {
+		var t, n uint64
 		for _, v := range vs {
-			binary.BigEndian.PutUint16(b[:], v)
-			h.Write(b[:])
+			if !tlsmsg.IsGREASE(v) { // random per connection; JA4 ignores them
+				t += mix(uint64(v)^c.seed, 0x9e3779b97f4a7c15)
+				n++
+			}
+		}
+		return mix(t^n, c.seed|1)
+	}
+	k = mix(k^sum(ch.CipherSuites), 0xff51afd7ed558ccd)
+	k = mix(k^sum(ch.Extensions), 0xc4ceb9fe1a85ec53)
+	for _, v := range ch.SignatureAlgorithms {
+		if !tlsmsg.IsGREASE(v) {
+			k = mix(k^uint64(v), 0x9e3779b97f4a7c15)
 		}
 	}
-	list(ch.CipherSuites)
-	list(ch.Extensions)
-	list(ch.SignatureAlgorithms)
-	list(ch.SupportedVersions)
-	list([]uint16{ch.LegacyVersion})
-	if len(ch.ALPN) > 0 {
-		h.WriteString(ch.ALPN[0])
+	k = mix(k^uint64(ch.MaxVersion()), 0xff51afd7ed558ccd)
+	if len(ch.ALPN) > 0 && ch.ALPN[0] != "" {
+		p := ch.ALPN[0]
+		k = mix(k^uint64(p[0])<<8^uint64(p[len(p)-1])^uint64(len(p))<<16, 0xc4ceb9fe1a85ec53)
 	}
-	k := h.Sum64()
 	if j, ok := c.m[k]; ok {
 		return j
 	}

@@ -152,8 +152,12 @@ type Flow struct {
 	First, Last           time.Time
 	Dir                   [2]DirStats
 
-	history []byte
-	hcount  [2][2]int // retransmission and zero-window counts for Zeek's repeated letters
+	// history holds the first Zeek history letters inline (most
+	// connections need fewer than 16), the rest in historyMore.
+	history     [16]byte
+	historyLen  uint8
+	historyMore []byte
+	hcount      [2][2]int // retransmission and zero-window counts for Zeek's repeated letters
 
 	SYNFrame, SYNACKFrame uint64
 	RTT                   time.Duration // SYN to SYN-ACK, seen from the capture point
@@ -192,7 +196,9 @@ type Flow struct {
 // History is Zeek's connection history string: upper case for the client,
 // lower case for the server (s SYN, h SYN-ACK, a ACK, d data, f FIN, r RST,
 // t retransmission, w zero window, q multi-flag, ^ direction flipped).
-func (f *Flow) History() string { return string(f.history) }
+func (f *Flow) History() string {
+	return string(f.history[:f.historyLen]) + string(f.historyMore)
+}
 
 // Packets counts frames in both directions.
 func (f *Flow) Packets() uint64 { return f.hot[0].packets + f.hot[1].packets }

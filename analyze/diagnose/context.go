@@ -47,13 +47,40 @@ type Context struct {
 	qualityFactor float64
 	// index of TCP/UDP streams as Wireshark numbers them
 	stream map[int]int
+	// Flows by server address and by the names they were for (SNI and
+	// DNS, lower case), so that differential checks ("does another flow to
+	// this address work?") cost a lookup, not a pass over every flow.
+	byAddr map[netip.Addr][]*analyze.Flow
+	byName map[string][]*analyze.Flow
+	// helloWorked holds, per server address and port, the first flow of
+	// each TLS name that got a ServerHello there (outside proxy tunnels).
+	helloWorked map[netip.AddrPort]map[string]*analyze.Flow
 }
 
 // NewContext classifies the flows of res.
 func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
-	c := &Context{Res: res, Cat: cat, Flows: res.Flows, qa: map[int]*QAFlow{}, stream: map[int]int{}, qualityFactor: 1}
+	c := &Context{Res: res, Cat: cat, Flows: res.Flows, qa: map[int]*QAFlow{}, stream: map[int]int{}, qualityFactor: 1,
+		byAddr: map[netip.Addr][]*analyze.Flow{}, byName: map[string][]*analyze.Flow{},
+		helloWorked: map[netip.AddrPort]map[string]*analyze.Flow{}}
 	var tcp, udp int
 	for _, f := range res.Flows {
+		c.byAddr[f.Server.Addr()] = append(c.byAddr[f.Server.Addr()], f)
+		if f.TLS != nil && f.TLS.SNI != "" {
+			c.addName(f.TLS.SNI, f)
+			if f.TLS.ServerFrame != 0 && !f.TLS.InTunnel {
+				m := c.helloWorked[f.Server]
+				if m == nil {
+					m = map[string]*analyze.Flow{}
+					c.helloWorked[f.Server] = m
+				}
+				if k := strings.ToLower(f.TLS.SNI); m[k] == nil {
+					m[k] = f
+				}
+			}
+		}
+		for _, n := range f.Names {
+			c.addName(n.Name, f)
+		}
 		if f.Proto == decode.ProtoTCP {
 			c.stream[f.ID], tcp = tcp, tcp+1
 		} else {
@@ -161,6 +188,22 @@ func splitTarget(t string) (string, uint16, bool) {
 		return "", 0, false
 	}
 	return h, port, true
+}
+
+func (c *Context) addName(name string, f *analyze.Flow) {
+	k := strings.ToLower(strings.TrimSuffix(name, "."))
+	if l := c.byName[k]; len(l) == 0 || l[len(l)-1] != f {
+		c.byName[k] = append(l, f)
+	}
+}
+
+// FlowsTo returns the flows whose server has address a, in flow order.
+func (c *Context) FlowsTo(a netip.Addr) []*analyze.Flow { return c.byAddr[a] }
+
+// FlowsNamed returns the flows whose SNI, or a DNS name of whose server
+// address, is name (case-insensitive), in flow order.
+func (c *Context) FlowsNamed(name string) []*analyze.Flow {
+	return c.byName[strings.ToLower(strings.TrimSuffix(name, "."))]
 }
 
 // QA returns the Quick Assist classification of a flow, or nil.

@@ -228,7 +228,7 @@ func transport(f *analyze.Flow) string {
 // addrAnswered reports whether f's server address answered another flow,
 // on any port.
 func (c *Context) addrAnswered(f *analyze.Flow) bool {
-	for _, g := range c.Flows {
+	for _, g := range c.FlowsTo(f.Server.Addr()) {
 		if g != f && g.Server.Addr() == f.Server.Addr() && answered(g) {
 			return true
 		}

@@ -181,7 +181,7 @@ func pqKeyShare(groups []uint16) bool {
 // fullSizeThrough is another connection to f's server address that carried
 // a client segment at least as large as f's and completed.
 func (c *Context) fullSizeThrough(f *analyze.Flow) *analyze.Flow {
-	for _, g := range c.Flows {
+	for _, g := range c.FlowsTo(f.Server.Addr()) {
 		if g != f && g.Server.Addr() == f.Server.Addr() && Established(g) &&
 			g.Dir[analyze.FromClient].MaxPayload >= f.Dir[analyze.FromClient].MaxPayload {
 			return g

@@ -302,7 +302,9 @@ func natResetAfterIdle(f *analyze.Flow, g *analyze.IdleGap, rst *analyze.Reset) 
 // first that failed. roamed reports that the only working one came from
 // another local address.
 func (c *Context) natReconnect(f *analyze.Flow, q *QAFlow, after uint64) (ok, failed *analyze.Flow, roamed bool) {
-	for _, n := range c.Flows {
+	cands := append(slices.Clone(c.FlowsTo(f.Server.Addr())), c.FlowsNamed(q.Host)...)
+	slices.SortFunc(cands, func(a, b *analyze.Flow) int { return a.ID - b.ID })
+	for _, n := range slices.Compact(cands) {
 		if n == f || n.Proto != decode.ProtoTCP || n.FirstFrame <= after || n.First.Sub(f.Last) > natReconnectWindow {
 			continue
 		}

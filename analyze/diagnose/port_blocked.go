@@ -101,12 +101,14 @@ func synOutcome(f *analyze.Flow) int {
 // and port, or to host on the same port, was answered: a SYN-ACK for TCP,
 // any packet from the server for UDP.
 func (c *Context) reachedElsewhere(f *analyze.Flow, host string) bool {
-	for _, g := range c.Flows {
-		if g == f || g.Proto != f.Proto || !answered(g) || g.Server.Port() != f.Server.Port() {
-			continue
-		}
-		if g.Server == f.Server || flowNamed(g, host) {
-			return true
+	for _, list := range [2][]*analyze.Flow{c.FlowsTo(f.Server.Addr()), c.FlowsNamed(host)} {
+		for _, g := range list {
+			if g == f || g.Proto != f.Proto || !answered(g) || g.Server.Port() != f.Server.Port() {
+				continue
+			}
+			if g.Server == f.Server || flowNamed(g, host) {
+				return true
+			}
 		}
 	}
 	return false
@@ -345,7 +347,7 @@ func rejectTTL(text string, values []Value, ttl uint8, near int, base uint8) (st
 // sameServerTTL is the TTL of a SYN-ACK from f's server address on another
 // connection, 0 when there is none.
 func (c *Context) sameServerTTL(f *analyze.Flow) uint8 {
-	for _, g := range c.Flows {
+	for _, g := range c.FlowsTo(f.Server.Addr()) {
 		if g != f && g.SYNACKFrame != 0 && g.Server.Addr() == f.Server.Addr() {
 			return g.Dir[analyze.FromServer].TTLFirst
 		}

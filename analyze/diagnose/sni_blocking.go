@@ -288,21 +288,19 @@ func differential(c *Context, fs []sniFail) (Evidence, bool) {
 // otherNameWorks returns a flow to the same server address and port whose
 // ClientHello carried another name and got a ServerHello, or nil.
 func otherNameWorks(c *Context, f *analyze.Flow) *analyze.Flow {
-	for _, g := range c.Flows {
-		if g == f || g.Server != f.Server || g.TLS == nil || g.TLS.InTunnel || g.TLS.ServerFrame == 0 {
-			continue
-		}
-		if g.TLS.SNI != "" && !strings.EqualFold(g.TLS.SNI, f.TLS.SNI) {
-			return g
+	var first *analyze.Flow
+	for name, g := range c.helloWorked[f.Server] {
+		if g != f && !strings.EqualFold(name, f.TLS.SNI) && (first == nil || g.ID < first.ID) {
+			first = g
 		}
 	}
-	return nil
+	return first
 }
 
 // sameNameWorks returns a flow, other than the failed ones, whose
 // ClientHello carried sni and got a ServerHello, or nil.
 func sameNameWorks(c *Context, sni string, failed []int) *analyze.Flow {
-	for _, g := range c.Flows {
+	for _, g := range c.FlowsNamed(sni) {
 		if g.TLS != nil && g.TLS.ServerFrame != 0 && strings.EqualFold(g.TLS.SNI, sni) && !slices.Contains(failed, g.ID) {
 			return g
 		}

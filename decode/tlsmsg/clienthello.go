@@ -58,7 +58,11 @@ type ClientHello struct {
 // its 4-byte header. The result does not alias body.
 func ParseClientHello(body []byte) (*ClientHello, error) {
 	s := cryptobyte.String(body)
+	// Every uint16 list of the hello fits in half its length: one
+	// allocation serves them all, where one per list (and per append of
+	// Extensions) made hello parsing the most allocating step of a capture.
 	c := &ClientHello{}
+	arena := make([]uint16, 0, len(body)/2)
 	var random []byte
 	var sessionID, suites, compression cryptobyte.String
 	if !s.ReadUint16(&c.LegacyVersion) || !s.ReadBytes(&random, 32) {
@@ -70,7 +74,7 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 		return nil, errorf(ErrMalformed, "client hello: bad legacy_session_id")
 	}
 	c.SessionIDLen = len(sessionID)
-	if !s.ReadUint16LengthPrefixed(&suites) || !readUint16s(suites, &c.CipherSuites) {
+	if !s.ReadUint16LengthPrefixed(&suites) || !readUint16s(suites, &c.CipherSuites, &arena) {
 		return nil, errorf(ErrMalformed, "client hello: bad cipher_suites")
 	}
 	if !s.ReadUint8LengthPrefixed(&compression) {
@@ -88,9 +92,10 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 	if !s.Empty() {
 		return nil, errorf(ErrMalformed, "client hello: %d bytes after extensions", len(s))
 	}
+	c.Extensions = make([]uint16, 0, countExtensions(exts))
 	err := eachExtension(exts, "client hello", func(typ uint16, data cryptobyte.String) bool {
 		c.Extensions = append(c.Extensions, typ)
-		return c.extension(typ, data)
+		return c.extension(typ, data, &arena)
 	})
 	if err != nil {
 		return nil, err
@@ -100,7 +105,7 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 
 // extension reads one extension's body; unknown extensions are skipped.
 // Each known body must be consumed exactly, as crypto/tls requires.
-func (c *ClientHello) extension(typ uint16, d cryptobyte.String) bool {
+func (c *ClientHello) extension(typ uint16, d cryptobyte.String, arena *[]uint16) bool {
 	switch typ {
 	case extServerName:
 		return c.readSNI(d)
@@ -110,17 +115,17 @@ func (c *ClientHello) extension(typ uint16, d cryptobyte.String) bool {
 		// RFC 8446 4.2.1: ProtocolVersion versions<2..254>.
 		var l cryptobyte.String
 		return d.ReadUint8LengthPrefixed(&l) && !l.Empty() &&
-			readUint16s(l, &c.SupportedVersions) && d.Empty()
+			readUint16s(l, &c.SupportedVersions, arena) && d.Empty()
 	case extSignatureAlgorithms:
 		// RFC 8446 4.2.3: SignatureScheme supported_signature_algorithms<2..2^16-2>.
 		var l cryptobyte.String
 		return d.ReadUint16LengthPrefixed(&l) && !l.Empty() &&
-			readUint16s(l, &c.SignatureAlgorithms) && d.Empty()
+			readUint16s(l, &c.SignatureAlgorithms, arena) && d.Empty()
 	case extSupportedGroups:
 		// RFC 8446 4.2.7: NamedGroup named_group_list<2..2^16-1>.
 		var l cryptobyte.String
 		return d.ReadUint16LengthPrefixed(&l) && !l.Empty() &&
-			readUint16s(l, &c.SupportedGroups) && d.Empty()
+			readUint16s(l, &c.SupportedGroups, arena) && d.Empty()
 	case extKeyShare:
 		return c.readKeyShare(d)
 	case extECH:
@@ -211,18 +216,39 @@ func (c *ClientHello) MaxVersion() uint16 {
 // readUint16s reads a whole list of uint16 values. The list's length has
 // already been checked against the input by cryptobyte, so it may size the
 // allocation; an odd length fails.
-func readUint16s(l cryptobyte.String, out *[]uint16) bool {
+// The values go into arena, shared by the lists of one hello.
+func readUint16s(l cryptobyte.String, out *[]uint16, arena *[]uint16) bool {
 	if len(l)%2 != 0 {
 		return false
 	}
-	vs := make([]uint16, 0, len(l)/2)
+	a := *arena
+	if n := len(l) / 2; cap(a)-len(a) < n {
+		a = make([]uint16, 0, n) // not within one hello; stay correct anyway
+	}
+	start := len(a)
 	for !l.Empty() {
 		var v uint16
 		l.ReadUint16(&v)
-		vs = append(vs, v)
+		a = append(a, v)
 	}
-	*out = vs
+	*out = a[start:len(a):len(a)]
+	*arena = a
 	return true
+}
+
+// countExtensions counts the extensions of a block, to size the list once;
+// a damaged block counts what can be read (eachExtension reports it).
+func countExtensions(exts cryptobyte.String) int {
+	n := 0
+	for !exts.Empty() {
+		var typ uint16
+		var data cryptobyte.String
+		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // eachExtension walks an extension block (RFC 8446 4.2), rejecting a
