@@ -82,9 +82,9 @@ func (a *appState) tlsStreams() *[2]tlsmsg.Stream {
 
 // tlsFollowRecords is how many application_data records each direction is
 // followed for once the handshake is over: enough to see the client's
-// Finished or an encrypted alert in its place (TLS 1.3) and the first data;
-// later records are encrypted and only cost time.
-const tlsFollowRecords = len(tlsmsg.Summary{}.FirstAppData)
+// Finished or an encrypted alert in its place (TLS 1.3) and data going both
+// ways; later records are encrypted and only cost time.
+const tlsFollowRecords = 2
 
 func (a *appState) tlsData(dir Direction, b []byte, frame uint64) {
 	s := a.tlsStreams()

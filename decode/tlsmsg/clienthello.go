@@ -58,11 +58,12 @@ type ClientHello struct {
 // its 4-byte header. The result does not alias body.
 func ParseClientHello(body []byte) (*ClientHello, error) {
 	s := cryptobyte.String(body)
-	// Every uint16 list of the hello fits in half its length: one
-	// allocation serves them all, where one per list (and per append of
-	// Extensions) made hello parsing the most allocating step of a capture.
+	// The uint16 lists of a hello (ciphers, versions, signature algorithms,
+	// groups: about 40 values from a browser) share one allocation, where
+	// one per list made hello parsing the most allocating step of a
+	// capture; a list that does not fit gets its own.
 	c := &ClientHello{}
-	arena := make([]uint16, 0, len(body)/2)
+	arena := make([]uint16, 0, min(len(body)/2, 64))
 	var random []byte
 	var sessionID, suites, compression cryptobyte.String
 	if !s.ReadUint16(&c.LegacyVersion) || !s.ReadBytes(&random, 32) {
