@@ -45,7 +45,7 @@ func BenchmarkRead(b *testing.B) {
 			b.ReportAllocs()
 			var res *Result
 			for b.Loop() {
-				f, err := os.Open(c.path)
+				f, err := decode.OpenFile(c.path)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -75,7 +75,7 @@ func BenchmarkFlows(b *testing.B) {
 			var packets uint64
 			var flows int
 			for b.Loop() {
-				f, err := os.Open(c.path)
+				f, err := decode.OpenFile(c.path)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/qadiag/qadiag/analyze"
+	"github.com/qadiag/qadiag/decode"
 	"github.com/qadiag/qadiag/internal/benchgen"
 )
 
@@ -43,7 +44,7 @@ func BenchmarkAnalyze(b *testing.B) {
 			var v *Verdict
 			var packets uint64
 			for b.Loop() {
-				f, err := os.Open(c.Path)
+				f, err := decode.OpenFile(c.Path)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -11,6 +11,7 @@ import (
 	"github.com/qadiag/qadiag/analyze"
 	"github.com/qadiag/qadiag/analyze/catalog"
 	"github.com/qadiag/qadiag/analyze/diagnose"
+	"github.com/qadiag/qadiag/decode"
 	"github.com/qadiag/qadiag/report"
 	"github.com/spf13/pflag"
 )
@@ -232,7 +233,7 @@ func flows(ctx context.Context, path string, opt *options, stdout, stderr io.Wri
 // readCapture opens and reads one capture. A nil Result means nothing could
 // be read at all (the file does not open).
 func readCapture(ctx context.Context, path string) (*analyze.Result, error) {
-	f, err := os.Open(path)
+	f, err := decode.OpenFile(path)
 	if err != nil {
 		return nil, err
 	}

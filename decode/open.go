@@ -1,0 +1,62 @@
+package decode
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+)
+
+// OpenFile opens a capture for NewReader. A regular file is mapped into
+// memory where the platform allows (reading it then costs no system call
+// per megabyte); anything else is read as a stream. The caller closes it.
+func OpenFile(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if m, ok := mapFile(f); ok {
+		f.Close() // the mapping stays valid after the descriptor is closed
+		return m, nil
+	}
+	return f, nil
+}
+
+// ErrFileChanged reports a mapped capture that shrank while it was read.
+var ErrFileChanged = errors.New("the capture file changed while it was read")
+
+// mapped is a memory-mapped capture read as an io.Reader.
+type mapped struct {
+	data  []byte
+	off   int
+	unmap func([]byte) error
+}
+
+// Read copies the next bytes of the mapping. A file truncated by another
+// process under the mapping makes the copy fault (SIGBUS); the fault is
+// turned into an error instead of a crash.
+func (m *mapped) Read(p []byte) (n int, err error) {
+	if m.off >= len(m.data) {
+		return 0, io.EOF
+	}
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			n, err = 0, fmt.Errorf("%w at byte %d: %v", ErrFileChanged, m.off, r)
+		}
+	}()
+	n = copy(p, m.data[m.off:])
+	m.off += n
+	return n, nil
+}
+
+func (m *mapped) Close() error {
+	if m.data == nil {
+		return nil
+	}
+	err := m.unmap(m.data)
+	m.data = nil
+	return err
+}

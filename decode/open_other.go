@@ -1,0 +1,7 @@
+//go:build !unix
+
+package decode
+
+import "os"
+
+func mapFile(*os.File) (*mapped, bool) { return nil, false }

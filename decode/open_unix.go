@@ -1,0 +1,24 @@
+//go:build unix
+
+package decode
+
+import (
+	"os"
+	"syscall"
+)
+
+// mapFile maps a regular, non-empty file read-only; ok is false when it
+// cannot be mapped (a pipe, a device, an empty file, a failed mmap).
+func mapFile(f *os.File) (*mapped, bool) {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 || fi.Size() != int64(int(fi.Size())) {
+		return nil, false
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, false
+	}
+	// The file is read front to back once: let the kernel read ahead.
+	_ = syscall.Madvise(data, syscall.MADV_SEQUENTIAL)
+	return &mapped{data: data, unmap: syscall.Munmap}, true
+}
