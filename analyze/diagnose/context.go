@@ -41,7 +41,7 @@ type Context struct {
 	Cat   *catalog.Catalog
 	Flows []*analyze.Flow
 
-	qa            map[int]*QAFlow
+	qa            []*QAFlow // by flow id; nil for flows that are not Quick Assist's
 	qaList        []QAFlow
 	quality       []string
 	qualityFactor float64
@@ -59,7 +59,7 @@ type Context struct {
 
 // NewContext classifies the flows of res.
 func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
-	c := &Context{Res: res, Cat: cat, Flows: res.Flows, qa: map[int]*QAFlow{}, stream: map[int]int{}, qualityFactor: 1,
+	c := &Context{Res: res, Cat: cat, Flows: res.Flows, qa: make([]*QAFlow, len(res.Flows)+1), stream: map[int]int{}, qualityFactor: 1,
 		byAddr: map[netip.Addr][]*analyze.Flow{}, byName: map[string][]*analyze.Flow{},
 		helloWorked: map[netip.AddrPort]map[string]*analyze.Flow{}}
 	var tcp, udp int
@@ -207,7 +207,12 @@ func (c *Context) FlowsNamed(name string) []*analyze.Flow {
 }
 
 // QA returns the Quick Assist classification of a flow, or nil.
-func (c *Context) QA(f *analyze.Flow) *QAFlow { return c.qa[f.ID] }
+func (c *Context) QA(f *analyze.Flow) *QAFlow {
+	if f.ID < 0 || f.ID >= len(c.qa) {
+		return nil
+	}
+	return c.qa[f.ID]
+}
 
 // QAFlows lists the Quick Assist flows in flow order.
 func (c *Context) QAFlows() []QAFlow { return c.qaList }
