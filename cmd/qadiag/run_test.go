@@ -223,3 +223,27 @@ func TestImportBoundaries(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointsFlag checks --endpoints extends the catalog (a site becomes
+// Quick Assist's) and --endpoints-replace drops the built-in entries.
+func TestEndpointsFlag(t *testing.T) {
+	capture := filepath.Join(pcapDir, "scenarios", "no_quick_assist_traffic-background.pcap")
+	extra := filepath.Join(t.TempDir(), "extra.json")
+	if err := os.WriteFile(extra, []byte(`{"version": 1, "entries": [
+		{"host": "github.com", "ports": ["tcp/443"], "role": "service", "required": true, "source": "https://example.invalid/test"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := runQadiag(t, capture)
+	if code != exitOK || !strings.Contains(out, "VERDICT  no_quick_assist_traffic") {
+		t.Fatalf("built-in catalog: code %d\n%s%s", code, out, errs)
+	}
+	out, errs, code = runQadiag(t, "--endpoints", extra, capture)
+	if code != exitOK || !strings.Contains(out, "VERDICT  healthy") || !strings.Contains(out, "github.com") {
+		t.Fatalf("extended catalog: code %d\n%s%s", code, out, errs)
+	}
+	good := filepath.Join(pcapDir, "mixed-quickassist.pcap")
+	out, errs, code = runQadiag(t, "--endpoints", extra, "--endpoints-replace", good)
+	if code != exitOK || !strings.Contains(out, "VERDICT  no_quick_assist_traffic") {
+		t.Fatalf("replaced catalog: code %d\n%s%s", code, out, errs)
+	}
+}
