@@ -117,6 +117,20 @@ func nonNilInts(s []int) []int {
 // their evidence and filters, the remediation checklist, and the Quick
 // Assist flows; all flows with allFlows.
 func AnalysisText(w io.Writer, r *analyze.Result, v *diagnose.Verdict, allFlows bool) error {
+	return AnalysisTextOpts(w, r, v, TextOptions{AllFlows: allFlows})
+}
+
+// TextOptions tune the text report.
+type TextOptions struct {
+	AllFlows bool // list every flow, not only Quick Assist's
+	// Color marks the verdict with ANSI colour: red for a fault, green for
+	// healthy. Only for a terminal.
+	Color bool
+}
+
+// AnalysisTextOpts is AnalysisText with options.
+func AnalysisTextOpts(w io.Writer, r *analyze.Result, v *diagnose.Verdict, o TextOptions) error {
+	allFlows := o.AllFlows
 	if err := captureText(w, &r.Capture); err != nil {
 		return err
 	}
@@ -132,7 +146,15 @@ func AnalysisText(w io.Writer, r *analyze.Result, v *diagnose.Verdict, allFlows 
 			headline += ": " + v.Findings[0].Explanation
 		}
 	}
-	fmt.Fprintf(&b, "VERDICT  %s (%s, %.2f)\n", sanitize(headline), v.Level, v.Score)
+	verdict := fmt.Sprintf("VERDICT  %s (%s, %.2f)", sanitize(headline), v.Level, v.Score)
+	if o.Color {
+		colour := "\033[1;32m" // green
+		if v.Fault() {
+			colour = "\033[1;31m" // red
+		}
+		verdict = colour + verdict + "\033[0m"
+	}
+	b.WriteString(verdict + "\n")
 	var stages []string
 	for _, s := range v.Stages {
 		st := s.Status

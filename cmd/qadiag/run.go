@@ -45,13 +45,18 @@ flags:
 `
 
 type options struct {
-	format    string
-	output    string
-	quiet     bool
-	verbose   bool
-	endpoints string
-	replace   bool
-	catalog   *catalog.Catalog
+	format     string
+	output     string
+	quiet      bool
+	noProgress bool
+	// progressTo receives the progress line; nil when there must be none
+	// (not a terminal, -q, --no-progress).
+	progressTo io.Writer
+	color      bool
+	verbose    bool
+	endpoints  string
+	replace    bool
+	catalog    *catalog.Catalog
 }
 
 // run is the whole program behind main: it parses args, reads the capture,
@@ -64,6 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVarP(&opt.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fs.BoolVarP(&opt.quiet, "quiet", "q", false, "print nothing on standard error but errors")
 	fs.BoolVarP(&opt.verbose, "verbose", "v", false, "list every flow, not only Quick Assist's")
+	fs.BoolVar(&opt.noProgress, "no-progress", false, "do not show reading progress on standard error")
 	fs.StringVar(&opt.endpoints, "endpoints", "", "extend the built-in endpoint catalog with `FILE` (JSON, same format)")
 	fs.BoolVar(&opt.replace, "endpoints-replace", false, "with --endpoints: replace the built-in catalog instead of extending it")
 	showVersion := fs.Bool("version", false, "print the version and exit")
@@ -102,6 +108,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if opt.format != "text" && opt.format != "json" {
 		fmt.Fprintf(stderr, "qadiag: unknown format %q (text or json)\n", opt.format)
 		return exitUsage
+	}
+	// Progress and colour only for a person at a terminal: never in a pipe,
+	// a file or a test, and colour never when NO_COLOR is set
+	// (no-color.org).
+	if f, ok := stderr.(*os.File); ok && !opt.quiet && !opt.noProgress && isTerminal(f) {
+		opt.progressTo = stderr
+	}
+	if f, ok := stdout.(*os.File); ok && opt.output == "" && os.Getenv("NO_COLOR") == "" && isTerminal(f) {
+		opt.color = true
 	}
 	if opt.replace && opt.endpoints == "" {
 		fmt.Fprintln(stderr, "qadiag: --endpoints-replace needs --endpoints FILE")
@@ -172,7 +187,7 @@ func analyzeAll(ctx context.Context, paths []string, opt *options, stdout, stder
 			if i > 0 {
 				io.WriteString(w, "\n")
 			}
-			if err := report.AnalysisText(w, a.res, a.v, opt.verbose); err != nil {
+			if err := report.AnalysisTextOpts(w, a.res, a.v, report.TextOptions{AllFlows: opt.verbose, Color: opt.color}); err != nil {
 				return err
 			}
 		}
@@ -193,7 +208,7 @@ type analysis struct {
 // analyzeOne reads and diagnoses one capture; a damaged capture is still
 // diagnosed from what was read.
 func analyzeOne(ctx context.Context, path string, opt *options, stderr io.Writer) (*analyze.Result, *diagnose.Verdict, int) {
-	res, readErr := readCapture(ctx, path)
+	res, readErr := readCapture(ctx, path, opt.progressTo)
 	if res == nil {
 		fmt.Fprintf(stderr, "qadiag: %v\n", readErr)
 		return nil, nil, exitUnreadable
@@ -210,7 +225,7 @@ func analyzeOne(ctx context.Context, path string, opt *options, stderr io.Writer
 }
 
 func flows(ctx context.Context, path string, opt *options, stdout, stderr io.Writer) int {
-	res, readErr := readCapture(ctx, path)
+	res, readErr := readCapture(ctx, path, opt.progressTo)
 	if res == nil {
 		fmt.Fprintf(stderr, "qadiag: %v\n", readErr)
 		return exitUnreadable
@@ -232,13 +247,23 @@ func flows(ctx context.Context, path string, opt *options, stdout, stderr io.Wri
 
 // readCapture opens and reads one capture. A nil Result means nothing could
 // be read at all (the file does not open).
-func readCapture(ctx context.Context, path string) (*analyze.Result, error) {
+func readCapture(ctx context.Context, path string, progress io.Writer) (*analyze.Result, error) {
 	f, err := decode.OpenFile(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return analyze.Read(ctx, f, path)
+	if progress == nil {
+		return analyze.Read(ctx, f, path)
+	}
+	var size int64
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	}
+	pr := &progressReader{r: f}
+	stop := startProgress(progress, path, size, pr)
+	defer stop()
+	return analyze.Read(ctx, pr, path)
 }
 
 // writeOutput renders to stdout, or to a file written whole or not at all:
