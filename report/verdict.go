@@ -251,10 +251,19 @@ func flowTable(w io.Writer, r *analyze.Result, v *diagnose.Verdict, all bool) er
 	return t.Render()
 }
 
+// maxListed bounds the flow ids printed on a finding's line; the JSON has
+// them all.
+const maxListed = 20
+
 func joinInts(ids []int) string {
-	s := make([]string, len(ids))
-	for i, id := range ids {
+	n := min(len(ids), maxListed)
+	s := make([]string, n)
+	for i, id := range ids[:n] {
 		s[i] = itoa(id)
 	}
-	return strings.Join(s, ",")
+	out := strings.Join(s, ",")
+	if len(ids) > n {
+		out += fmt.Sprintf(" and %d more", len(ids)-n)
+	}
+	return out
 }
