@@ -3,7 +3,6 @@
 package report
 
 import (
-	"encoding/json"
 	"io"
 	"time"
 
@@ -92,18 +91,18 @@ type jsonDir struct {
 
 // JSON writes the result as one indented JSON document.
 func JSON(w io.Writer, r *analyze.Result) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(toJSON(r))
+	doc := toJSON(r, false)
+	return writeDoc(w, []member{{"schema_version", doc.SchemaVersion}, {"capture", doc.Capture}}, r.Flows, nil)
 }
 
-func toJSON(r *analyze.Result) jsonDoc {
+// toJSON converts the capture metadata, and the flows when withFlows.
+func toJSON(r *analyze.Result, withFlows bool) jsonDoc {
 	c := &r.Capture
 	doc := jsonDoc{SchemaVersion: r.SchemaVersion, Capture: jsonCapture{
 		File: c.File, Format: c.Format, Gzip: c.Gzip, LinkTypes: nonNil(c.LinkTypes), Packets: c.Packets, Bytes: c.Bytes,
 		DurationS: seconds(c.Last.Sub(c.First)), Snaplen: c.Snaplen, SnapTruncated: c.SnapTruncated,
 		Undecoded: c.Undecoded, Malformed: c.Malformed, Dropped: c.Dropped, Warnings: nonNil(c.Warnings),
-	}, Flows: make([]jsonFlow, 0, len(r.Flows))}
+	}}
 	if c.Packets > 0 {
 		first, last := timestamp(c.First), timestamp(c.Last)
 		doc.Capture.First, doc.Capture.Last = &first, &last
@@ -111,8 +110,11 @@ func toJSON(r *analyze.Result) jsonDoc {
 	if c.Damage != nil {
 		doc.Capture.Damage = &jsonError{Frame: c.Damage.Frame, Offset: c.Damage.Offset, Message: c.Damage.Error()}
 	}
-	for _, f := range r.Flows {
-		doc.Flows = append(doc.Flows, flowJSON(f))
+	if withFlows {
+		doc.Flows = make([]jsonFlow, 0, len(r.Flows))
+		for _, f := range r.Flows {
+			doc.Flows = append(doc.Flows, flowJSON(f))
+		}
 	}
 	return doc
 }

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -13,12 +12,6 @@ import (
 // The analysis document: the flows document plus the verdict and each Quick
 // Assist flow's classification (docs/json-schema.md, "verdict").
 
-type jsonAnalysis struct {
-	SchemaVersion int         `json:"schema_version"`
-	Capture       jsonCapture `json:"capture"`
-	Verdict       jsonVerdict `json:"verdict"`
-	Flows         []jsonFlow  `json:"flows"`
-}
 
 type jsonVerdict struct {
 	Cause        string        `json:"cause"`
@@ -69,20 +62,17 @@ type jsonQA struct {
 // AnalysisJSON writes the capture, the verdict and the flows as one JSON
 // document.
 func AnalysisJSON(w io.Writer, r *analyze.Result, v *diagnose.Verdict) error {
-	doc := toJSON(r)
+	doc := toJSON(r, false)
 	qa := map[int]diagnose.QAFlow{}
 	for _, q := range v.QuickAssist {
 		qa[q.ID] = q
 	}
-	for i := range doc.Flows {
-		if q, ok := qa[doc.Flows[i].ID]; ok {
-			doc.Flows[i].QuickAssist = &jsonQA{Host: q.Host, Role: q.Role, By: q.By, Pattern: q.Pattern, Required: q.Required, Broad: q.Broad}
+	head := []member{{"schema_version", doc.SchemaVersion}, {"capture", doc.Capture}, {"verdict", verdictJSON(v)}}
+	return writeDoc(w, head, r.Flows, func(j *jsonFlow) {
+		if q, ok := qa[j.ID]; ok {
+			j.QuickAssist = &jsonQA{Host: q.Host, Role: q.Role, By: q.By, Pattern: q.Pattern, Required: q.Required, Broad: q.Broad}
 		}
-	}
-	out := jsonAnalysis{SchemaVersion: doc.SchemaVersion, Capture: doc.Capture, Verdict: verdictJSON(v), Flows: doc.Flows}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	})
 }
 
 func verdictJSON(v *diagnose.Verdict) jsonVerdict {
