@@ -12,7 +12,6 @@ import (
 // The analysis document: the flows document plus the verdict and each Quick
 // Assist flow's classification (docs/json-schema.md, "verdict").
 
-
 type jsonVerdict struct {
 	Cause        string        `json:"cause"`
 	Fault        bool          `json:"fault"`
