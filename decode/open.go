@@ -31,7 +31,15 @@ type mapped struct {
 	data  []byte
 	off   int
 	unmap func([]byte) error
+	// release tells the kernel the process no longer needs pages already
+	// read, so that the resident set does not grow with the file (the pages
+	// stay in the page cache); nil where unsupported.
+	release  func([]byte)
+	released int
 }
+
+// releaseEvery is how much of the mapping is read between releases.
+const releaseEvery = 32 << 20
 
 // Read copies the next bytes of the mapping. A file truncated by another
 // process under the mapping makes the copy fault (SIGBUS); the fault is
@@ -49,6 +57,11 @@ func (m *mapped) Read(p []byte) (n int, err error) {
 	}()
 	n = copy(p, m.data[m.off:])
 	m.off += n
+	if m.release != nil && m.off-m.released >= releaseEvery {
+		end := m.off &^ (releaseEvery - 1) // a multiple of the page size
+		m.release(m.data[m.released:end])
+		m.released = end
+	}
 	return n, nil
 }
 

@@ -20,5 +20,6 @@ func mapFile(f *os.File) (*mapped, bool) {
 	}
 	// The file is read front to back once: let the kernel read ahead.
 	_ = syscall.Madvise(data, syscall.MADV_SEQUENTIAL)
-	return &mapped{data: data, unmap: syscall.Munmap}, true
+	release := func(b []byte) { _ = syscall.Madvise(b, syscall.MADV_DONTNEED) }
+	return &mapped{data: data, unmap: syscall.Munmap, release: release}, true
 }
