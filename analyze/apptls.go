@@ -105,7 +105,8 @@ func (t *TLSInfo) fill(cs, ss *tlsmsg.Stream, ja4 *ja4Cache) {
 	c, s := cs.Summary(), ss.Summary()
 	if ch := c.ClientHello; ch != nil {
 		t.SNI, t.ALPN, t.JA4, t.ECH = ch.SNI, ch.ALPN, ja4.get(ch), ch.ECH
-		t.Ciphers, t.KeyShareGroups = len(ch.CipherSuites), ch.KeyShareGroups
+		// A copy: the hello's lists share one store, which need not outlive it.
+		t.Ciphers, t.KeyShareGroups = len(ch.CipherSuites), slices.Clone(ch.KeyShareGroups)
 		for _, v := range ch.SupportedVersions {
 			if !tlsmsg.IsGREASE(v) {
 				t.OfferedVersions = append(t.OfferedVersions, v)

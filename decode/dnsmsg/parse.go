@@ -18,7 +18,13 @@ const headerLen = 12
 type Parser struct {
 	dns     layers.DNS
 	scratch []byte
+	// names interns the names seen, so that the thousandth query for a
+	// name costs no allocation; bounded by maxInterned.
+	names map[string]string
 }
+
+// maxInterned bounds the names a Parser remembers.
+const maxInterned = 4096
 
 // Parse decodes the DNS message b (without any TCP length prefix) into m,
 // after resetting m.
@@ -110,5 +116,15 @@ func (p *Parser) name(b []byte, old string) string {
 	if string(p.scratch) == old {
 		return old
 	}
-	return string(p.scratch)
+	if s, ok := p.names[string(p.scratch)]; ok {
+		return s
+	}
+	s := string(p.scratch)
+	if len(p.names) < maxInterned {
+		if p.names == nil {
+			p.names = map[string]string{}
+		}
+		p.names[s] = s
+	}
+	return s
 }

@@ -128,7 +128,7 @@ func (c *ClientHello) extension(typ uint16, d cryptobyte.String, arena *[]uint16
 		return d.ReadUint16LengthPrefixed(&l) && !l.Empty() &&
 			readUint16s(l, &c.SupportedGroups, arena) && d.Empty()
 	case extKeyShare:
-		return c.readKeyShare(d)
+		return c.readKeyShare(d, arena)
 	case extECH:
 		// The outer or inner ECH extension; its contents are opaque here.
 		c.ECH = true
@@ -174,27 +174,46 @@ func (c *ClientHello) readALPN(d cryptobyte.String) bool {
 		if !list.ReadUint8LengthPrefixed(&proto) {
 			return false
 		}
-		c.ALPN = append(c.ALPN, string(proto))
+		c.ALPN = append(c.ALPN, alpnString(proto))
 	}
 	return true
 }
 
+// alpnString returns the protocol name as a string, without allocating for
+// the names browsers offer.
+func alpnString(b []byte) string {
+	switch string(b) {
+	case "h2":
+		return "h2"
+	case "http/1.1":
+		return "http/1.1"
+	case "http/1.0":
+		return "http/1.0"
+	case "h3":
+		return "h3"
+	}
+	return string(b)
+}
+
 // readKeyShare reads KeyShareClientHello (RFC 8446 4.2.8). The list may be
 // empty (a client asking for a HelloRetryRequest); entries may not.
-func (c *ClientHello) readKeyShare(d cryptobyte.String) bool {
+func (c *ClientHello) readKeyShare(d cryptobyte.String, arena *[]uint16) bool {
 	var list cryptobyte.String
 	if !d.ReadUint16LengthPrefixed(&list) || !d.Empty() {
 		return false
 	}
-	c.KeyShareGroups = []uint16{}
+	a := *arena
+	start := len(a)
 	for !list.Empty() {
 		var group uint16
 		var key cryptobyte.String
 		if !list.ReadUint16(&group) || !list.ReadUint16LengthPrefixed(&key) || key.Empty() {
 			return false
 		}
-		c.KeyShareGroups = append(c.KeyShareGroups, group)
+		a = append(a, group)
 	}
+	c.KeyShareGroups = a[start:len(a):len(a)]
+	*arena = a
 	return true
 }
 
