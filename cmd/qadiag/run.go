@@ -13,6 +13,7 @@ import (
 	"github.com/qadiag/qadiag/analyze/diagnose"
 	"github.com/qadiag/qadiag/decode"
 	"github.com/qadiag/qadiag/report"
+	"github.com/qadiag/qadiag/report/evidence"
 	"github.com/spf13/pflag"
 )
 
@@ -56,6 +57,7 @@ type options struct {
 	verbose    bool
 	endpoints  string
 	replace    bool
+	evidence   string
 	catalog    *catalog.Catalog
 }
 
@@ -70,6 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVarP(&opt.quiet, "quiet", "q", false, "print nothing on standard error but errors")
 	fs.BoolVarP(&opt.verbose, "verbose", "v", false, "list every flow, not only Quick Assist's")
 	fs.BoolVar(&opt.noProgress, "no-progress", false, "do not show reading progress on standard error")
+	fs.StringVar(&opt.evidence, "evidence", "", "write the frames that prove the findings, each with a comment, to `FILE.pcapng`")
 	fs.StringVar(&opt.endpoints, "endpoints", "", "extend the built-in endpoint catalog with `FILE` (JSON, same format)")
 	fs.BoolVar(&opt.replace, "endpoints-replace", false, "with --endpoints: replace the built-in catalog instead of extending it")
 	showVersion := fs.Bool("version", false, "print the version and exit")
@@ -131,6 +134,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if len(rest) == 0 {
 		fmt.Fprintln(stderr, "qadiag: analyze needs at least one capture file")
+		return exitUsage
+	}
+	if opt.evidence != "" && len(rest) != 1 {
+		fmt.Fprintln(stderr, "qadiag: --evidence takes one capture file")
 		return exitUsage
 	}
 	opt.catalog = catalog.Default()
@@ -214,6 +221,23 @@ func analyzeOne(ctx context.Context, path string, opt *options, stderr io.Writer
 		return nil, nil, exitUnreadable
 	}
 	v := diagnose.Diagnose(res, opt.catalog)
+	if opt.evidence != "" {
+		err := writeOutput(opt.evidence, nil, func(w io.Writer) error {
+			st, err := evidence.Write(w, path, res, v)
+			if err == nil && !opt.quiet {
+				fmt.Fprintf(stderr, "qadiag: %s: %d frames, %d of them cited\n", opt.evidence, st.Frames, st.Cited)
+			}
+			var de *decode.Error
+			if errors.As(err, &de) {
+				return nil // damaged capture: the evidence read before the damage is kept; the damage is reported below
+			}
+			return err
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "qadiag: evidence: %v\n", err)
+			return res, v, exitUnreadable
+		}
+	}
 	if readErr != nil {
 		fmt.Fprintf(stderr, "qadiag: %s: %v\n", path, readErr)
 		return res, v, exitUnreadable
