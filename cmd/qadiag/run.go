@@ -136,8 +136,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "qadiag: analyze needs at least one capture file")
 		return exitUsage
 	}
-	if opt.evidence != "" && len(rest) != 1 {
-		fmt.Fprintln(stderr, "qadiag: --evidence takes one capture file")
+	if opt.evidence != "" && len(rest) != 1 || opt.evidence == "-" {
+		fmt.Fprintln(stderr, "qadiag: --evidence takes a file name and one capture file")
 		return exitUsage
 	}
 	opt.catalog = catalog.Default()
