@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var opt options
 	fs := pflag.NewFlagSet("qadiag", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVarP(&opt.format, "format", "f", "text", "output format: text or json")
+	fs.StringVarP(&opt.format, "format", "f", "text", "output format: text, json, markdown or html (flows: text or json)")
 	fs.StringVarP(&opt.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fs.BoolVarP(&opt.quiet, "quiet", "q", false, "print nothing on standard error but errors")
 	fs.BoolVarP(&opt.verbose, "verbose", "v", false, "list every flow, not only Quick Assist's")
@@ -108,8 +108,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	if opt.format != "text" && opt.format != "json" {
-		fmt.Fprintf(stderr, "qadiag: unknown format %q (text or json)\n", opt.format)
+	switch opt.format {
+	case "text", "json":
+	case "markdown", "md", "html":
+		if cmd == "flows" {
+			fmt.Fprintf(stderr, "qadiag: flows prints text or json, not %s\n", opt.format)
+			return exitUsage
+		}
+	default:
+		fmt.Fprintf(stderr, "qadiag: unknown format %q (text, json, markdown or html)\n", opt.format)
 		return exitUsage
 	}
 	// Progress and colour only for a person at a terminal: never in a pipe,
@@ -134,6 +141,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if len(rest) == 0 {
 		fmt.Fprintln(stderr, "qadiag: analyze needs at least one capture file")
+		return exitUsage
+	}
+	if opt.format == "html" && len(rest) != 1 {
+		fmt.Fprintln(stderr, "qadiag: --format html takes one capture file (one page per capture)")
 		return exitUsage
 	}
 	if opt.evidence != "" && len(rest) != 1 || opt.evidence == "-" {
@@ -194,7 +205,16 @@ func analyzeAll(ctx context.Context, paths []string, opt *options, stdout, stder
 			if i > 0 {
 				io.WriteString(w, "\n")
 			}
-			if err := report.AnalysisTextOpts(w, a.res, a.v, report.TextOptions{AllFlows: opt.verbose, Color: opt.color}); err != nil {
+			var err error
+			switch opt.format {
+			case "markdown", "md":
+				err = report.AnalysisMarkdown(w, a.res, a.v)
+			case "html":
+				err = report.AnalysisHTML(w, a.res, a.v)
+			default:
+				err = report.AnalysisTextOpts(w, a.res, a.v, report.TextOptions{AllFlows: opt.verbose, Color: opt.color})
+			}
+			if err != nil {
 				return err
 			}
 		}

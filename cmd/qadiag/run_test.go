@@ -168,6 +168,10 @@ func TestExitCodes(t *testing.T) {
 		{"analyze damaged", []string{filepath.Join(pcapDir, "damaged-cut-mid-record.pcap")}, exitUnreadable, "VERDICT", "capture truncated"},
 		{"analyze no capture", []string{"analyze"}, exitUsage, "", "at least one capture"},
 		{"endpoints missing", []string{"--endpoints", "nope.json", good}, exitUsage, "", "nope.json"},
+		{"markdown", []string{"-f", "markdown", filepath.Join(pcapDir, "scenarios", "proxy_blocking-403.pcap")}, exitFault, "- [ ] ", ""},
+		{"html", []string{"-f", "html", filepath.Join(pcapDir, "scenarios", "proxy_blocking-403.pcap")}, exitFault, "<svg", ""},
+		{"html several", []string{"-f", "html", good, good}, exitUsage, "", "one capture file"},
+		{"flows html", []string{"flows", "-f", "html", good}, exitUsage, "", "text or json"},
 		{"endpoints-replace alone", []string{"--endpoints-replace", good}, exitUsage, "", "needs --endpoints"},
 	}
 	for _, tt := range tests {
