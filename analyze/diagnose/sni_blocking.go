@@ -86,7 +86,7 @@ func sniFailFlow(c *Context, f *analyze.Flow, q *QAFlow) (sniFail, bool) {
 	}
 	sf := sniFail{f: f, q: q}
 	flt := FlowFilter(f)
-	if !sf.resetMode(flt) && !sf.unansweredMode(flt) {
+	if !sf.resetMode(flt) && !sf.unansweredMode(c, flt) {
 		return sniFail{}, false
 	}
 	if !t.InTunnel {
@@ -130,7 +130,7 @@ func (sf *sniFail) resetMode(flt string) bool {
 }
 
 // unansweredMode: no ServerHello and no reset; what came back instead.
-func (sf *sniFail) unansweredMode(flt string) bool {
+func (sf *sniFail) unansweredMode(c *Context, flt string) bool {
 	f, t := sf.f, sf.f.TLS
 	if t.ServerFrame != 0 || t.HRRFrame != 0 {
 		return false
@@ -161,6 +161,14 @@ func (sf *sniFail) unansweredMode(flt string) bool {
 			Text: fmt.Sprintf("the ClientHello for %s (frame %d) was never acknowledged: the client retransmitted %d times over %.1f s and the server side, which had answered the SYN, sent nothing more",
 				t.SNI, ch, cli.Retransmissions, cli.Last.Sub(srv.First).Seconds()),
 			Frames: frames, Filter: flt + " && (tcp.analysis.retransmission || " + FramesFilter(frames) + ")",
+			Values: []Value{{Name: "retransmissions", Num: float64(cli.Retransmissions)}},
+		})
+	case srv.Payload == 0 && cli.LargeRetrans > 0 && sizePasses(c, f) != nil:
+		g := sizePasses(c, f)
+		sf.add("drop", Medium, Evidence{
+			Text: fmt.Sprintf("the segment of the ClientHello for %s (frame %d) that carries the name was retransmitted %d times and never acknowledged, while the server side acknowledged only what followed it; segments as large reached the same server for %s (flow %d), so the path's MTU is not the cause",
+				t.SNI, ch, cli.Retransmissions, g.TLS.SNI, g.ID),
+			Frames: []uint64{ch, g.TLS.ServerFrame}, Filter: flt + " && tcp.analysis.retransmission",
 			Values: []Value{{Name: "retransmissions", Num: float64(cli.Retransmissions)}},
 		})
 	case cli.Retransmissions == 0 && (cli.FINs > 0 || cli.RSTs > 0) && f.IdleAfterFrame > ch &&
@@ -291,6 +299,30 @@ func otherNameWorks(c *Context, f *analyze.Flow) *analyze.Flow {
 	var first *analyze.Flow
 	for name, g := range c.helloWorked[f.Server] {
 		if g != f && !strings.EqualFold(name, f.TLS.SNI) && (first == nil || g.ID < first.ID) {
+			first = g
+		}
+	}
+	return first
+}
+
+// sizePasses returns a flow to f's server, with another name, whose
+// ClientHello got a ServerHello although the client's segments were as
+// large as f's and none of its large segments had to be retransmitted, or
+// nil. A ClientHello larger than one segment (post-quantum key shares make
+// WebView2's and Go's about 1.5 kB) reaches a name filter in two pieces;
+// the filter drops the piece with the name, the server acknowledges the
+// other (SACK) and the client retransmits the first: on the wire that is
+// the PMTU trap of heuristics.md section 9, unless segments of that size
+// demonstrably pass on the same path.
+func sizePasses(c *Context, f *analyze.Flow) *analyze.Flow {
+	var first *analyze.Flow
+	want := f.Dir[analyze.FromClient].MaxPayload
+	for name, g := range c.helloWorked[f.Server] {
+		cli := &g.Dir[analyze.FromClient]
+		if g == f || strings.EqualFold(name, f.TLS.SNI) || cli.MaxPayload < want || cli.LargeRetrans > 0 {
+			continue
+		}
+		if first == nil || g.ID < first.ID {
 			first = g
 		}
 	}
