@@ -14,6 +14,7 @@ import (
 	"github.com/qadiag/qadiag/decode"
 	"github.com/qadiag/qadiag/report"
 	"github.com/qadiag/qadiag/report/evidence"
+	"github.com/qadiag/qadiag/report/redact"
 	"github.com/spf13/pflag"
 )
 
@@ -58,6 +59,7 @@ type options struct {
 	endpoints  string
 	replace    bool
 	evidence   string
+	redact     bool
 	catalog    *catalog.Catalog
 }
 
@@ -73,6 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVarP(&opt.verbose, "verbose", "v", false, "list every flow, not only Quick Assist's")
 	fs.BoolVar(&opt.noProgress, "no-progress", false, "do not show reading progress on standard error")
 	fs.StringVar(&opt.evidence, "evidence", "", "write the frames that prove the findings, each with a comment, to `FILE.pcapng`")
+	fs.BoolVar(&opt.redact, "redact", false, "pseudonymise client addresses, MACs and names outside the endpoint catalog in every output, for sharing")
 	fs.StringVar(&opt.endpoints, "endpoints", "", "extend the built-in endpoint catalog with `FILE` (JSON, same format)")
 	fs.BoolVar(&opt.replace, "endpoints-replace", false, "with --endpoints: replace the built-in catalog instead of extending it")
 	showVersion := fs.Bool("version", false, "print the version and exit")
@@ -241,9 +244,15 @@ func analyzeOne(ctx context.Context, path string, opt *options, stderr io.Writer
 		return nil, nil, exitUnreadable
 	}
 	v := diagnose.Diagnose(res, opt.catalog)
+	var rd *redact.Redactor
+	var ev evidence.Options
+	if opt.redact {
+		rd = redact.New(opt.catalog, nil)
+		ev = evidence.Options{Packet: rd.Packet, Text: rd.Text, Name: rd.FileName}
+	}
 	if opt.evidence != "" {
 		err := writeOutput(opt.evidence, nil, func(w io.Writer) error {
-			st, err := evidence.Write(w, path, res, v)
+			st, err := evidence.WriteWith(w, path, res, v, ev)
 			if err == nil && !opt.quiet {
 				fmt.Fprintf(stderr, "qadiag: %s: %d frames, %d of them cited\n", opt.evidence, st.Frames, st.Cited)
 			}
@@ -257,6 +266,15 @@ func analyzeOne(ctx context.Context, path string, opt *options, stderr io.Writer
 			fmt.Fprintf(stderr, "qadiag: evidence: %v\n", err)
 			return res, v, exitUnreadable
 		}
+	}
+	if rd != nil {
+		// Evidence is planned from the original; everything printed is the
+		// redacted copy.
+		res, v = rd.Result(res, v)
+		if readErr != nil {
+			readErr = errors.New(rd.Text(readErr.Error()))
+		}
+		path = rd.FileName(path)
 	}
 	if readErr != nil {
 		fmt.Fprintf(stderr, "qadiag: %s: %v\n", path, readErr)

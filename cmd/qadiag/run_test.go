@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/qadiag/qadiag/analyze"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files that differ (review every diff)")
@@ -249,5 +250,72 @@ func TestEndpointsFlag(t *testing.T) {
 	out, errs, code = runQadiag(t, "--endpoints", extra, "--endpoints-replace", good)
 	if code != exitOK || !strings.Contains(out, "VERDICT  no_quick_assist_traffic") {
 		t.Fatalf("replaced catalog: code %d\n%s%s", code, out, errs)
+	}
+}
+
+// TestRedactEverywhere runs every output format and the evidence pcapng
+// with --redact and checks no client address (as text or as raw bytes in
+// the pcapng), no name outside the catalog and not the file name survives,
+// while the Quick Assist names do.
+func TestRedactEverywhere(t *testing.T) {
+	for _, name := range []string{"proxy_blocking-407-basic.pcapng", "tls_interception-zscaler.pcap", "healthy-ipv6.pcapng"} {
+		t.Run(name, func(t *testing.T) {
+			capture := filepath.Join(pcapDir, "scenarios", name)
+			f, err := os.Open(capture)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := analyze.Read(context.Background(), f, capture)
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var secrets []string
+			var raw [][]byte
+			for _, fl := range res.Flows {
+				a := fl.Client.Addr()
+				secrets = append(secrets, a.String())
+				raw = append(raw, a.AsSlice())
+			}
+			secrets = append(secrets, strings.TrimSuffix(name, filepath.Ext(name)))
+			// Not t.TempDir: its path holds the test's name, the file name.
+			dir, err := os.MkdirTemp("", "qadiag-ev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer os.RemoveAll(dir)
+			ev := filepath.Join(dir, "ev.pcapng")
+			var outputs []string
+			for _, format := range []string{"text", "json", "markdown", "html"} {
+				args := []string{"--redact", "-v", "-f", format, capture}
+				if format == "text" {
+					args = append([]string{"--evidence", ev}, args...)
+				}
+				out, errs, _ := runQadiag(t, args...)
+				outputs = append(outputs, out+errs)
+			}
+			pcap, err := os.ReadFile(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, out := range outputs {
+				for _, s := range secrets {
+					if strings.Contains(out, s) {
+						t.Errorf("output %d holds %q", i, s)
+					}
+				}
+				if !strings.Contains(out, "microsoft.com") {
+					t.Errorf("output %d lost the Microsoft names", i)
+				}
+			}
+			for _, b := range raw {
+				if bytes.Contains(pcap, b) {
+					t.Errorf("evidence pcapng holds the client address %v", b)
+				}
+			}
+			if bytes.Contains(pcap, []byte(name)) {
+				t.Error("evidence pcapng holds the file name")
+			}
+		})
 	}
 }

@@ -56,7 +56,22 @@ const maxComment = 4096
 // writes nothing. A damaged capture gives the evidence read before the
 // damage, written to w, and the *decode.Error saying where reading stopped.
 func Write(w io.Writer, capturePath string, res *analyze.Result, v *diagnose.Verdict) (Stats, error) {
+	return WriteWith(w, capturePath, res, v, Options{})
+}
+
+// Options transform what Write puts in the file, for redaction: every
+// frame's bytes, every comment, and the capture's name. nil keeps them.
+type Options struct {
+	Packet func(lt layers.LinkType, data []byte) []byte
+	Text   func(string) string
+	Name   func(path string) string
+}
+
+// WriteWith is Write with Options. The frames are chosen from the original
+// res and v; the options change only what is written.
+func WriteWith(w io.Writer, capturePath string, res *analyze.Result, v *diagnose.Verdict, o Options) (Stats, error) {
 	p := newPlan(res, v)
+	p.opts = o
 	if err := p.resolve(capturePath); err != nil {
 		return Stats{}, err
 	}
@@ -65,7 +80,11 @@ func Write(w io.Writer, capturePath string, res *analyze.Result, v *diagnose.Ver
 	if c == nil {
 		return Stats{}, err
 	}
-	st, werr := p.write(w, filepath.Base(capturePath), c, err)
+	name := filepath.Base(capturePath)
+	if o.Name != nil {
+		name = o.Name(capturePath)
+	}
+	st, werr := p.write(w, name, c, err)
 	if werr != nil {
 		return st, fmt.Errorf("evidence: %w", werr)
 	}
@@ -76,6 +95,7 @@ func Write(w io.Writer, capturePath string, res *analyze.Result, v *diagnose.Ver
 type plan struct {
 	res      *analyze.Result
 	v        *diagnose.Verdict
+	opts     Options
 	cited    map[uint64][]string // evidence comments of cited frames
 	citedMax uint64
 	flows    map[int]bool      // flows whose handshake frames are kept
@@ -324,7 +344,7 @@ func (p *plan) write(w io.Writer, name string, c *collected, damage error) (Stat
 			Description: fmt.Sprintf("%s frames of %s", analyze.LinkTypeName(lt), name)}
 	}
 	opts := pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{
-		Application: "qadiag", Comment: clip(p.header(name, damage))}}
+		Application: "qadiag", Comment: clip(p.text(p.header(name, damage)))}}
 	nw, err := pcapgo.NewNgWriterInterface(w, intf(links[0]), opts)
 	if err != nil {
 		return Stats{}, err
@@ -338,7 +358,11 @@ func (p *plan) write(w io.Writer, name string, c *collected, damage error) (Stat
 	for _, f := range c.frames {
 		ci := gopacket.CaptureInfo{Timestamp: f.time, CaptureLength: len(f.data), Length: max(f.origLen, len(f.data)),
 			InterfaceIndex: slices.Index(links, f.linkType)}
-		if err := nw.WritePacketWithOptions(ci, f.data, pcapgo.NgPacketOptions{Comments: p.comments(f.number)}); err != nil {
+		data := f.data
+		if p.opts.Packet != nil {
+			data = p.opts.Packet(f.linkType, data)
+		}
+		if err := nw.WritePacketWithOptions(ci, data, pcapgo.NgPacketOptions{Comments: p.comments(f.number)}); err != nil {
 			return st, err
 		}
 		st.Frames++
@@ -357,9 +381,17 @@ func (p *plan) comments(n uint64) []string {
 	}
 	out := make([]string, len(notes))
 	for i, s := range notes {
-		out[i] = clip(fmt.Sprintf("[frame %d] %s", n, s))
+		out[i] = clip(p.text(fmt.Sprintf("[frame %d] %s", n, s)))
 	}
 	return out
+}
+
+// text applies the Text option.
+func (p *plan) text(s string) string {
+	if p.opts.Text != nil {
+		return p.opts.Text(s)
+	}
+	return s
 }
 
 // header is the section comment: what the file is and where it came from.
