@@ -257,7 +257,7 @@ func analyzeOne(ctx context.Context, path string, opt *options, stderr io.Writer
 				fmt.Fprintf(stderr, "qadiag: %s: %d frames, %d of them cited\n", opt.evidence, st.Frames, st.Cited)
 			}
 			var de *decode.Error
-			if errors.As(err, &de) {
+			if errors.As(err, &de) && !errors.Is(err, decode.ErrNotCapture) {
 				return nil // damaged capture: the evidence read before the damage is kept; the damage is reported below
 			}
 			return err

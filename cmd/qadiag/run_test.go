@@ -319,3 +319,23 @@ func TestRedactEverywhere(t *testing.T) {
 		})
 	}
 }
+
+// TestOutputNotClobberedOnError checks a failed write leaves an existing
+// output file as it was: outputs go to a temporary file renamed at the end.
+func TestOutputNotClobberedOnError(t *testing.T) {
+	dir := t.TempDir()
+	ev := filepath.Join(dir, "ev.pcapng")
+	if err := os.WriteFile(ev, []byte("OLD"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, code := runQadiag(t, "--evidence", ev, "run_test.go") // not a capture: the evidence cannot be written
+	if code != exitUnreadable {
+		t.Errorf("exit code %d, want %d", code, exitUnreadable)
+	}
+	if b, _ := os.ReadFile(ev); string(b) != "OLD" {
+		t.Errorf("existing file changed to %q", b)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*tmp*")); len(left) > 0 {
+		t.Errorf("temporary files left behind: %v", left)
+	}
+}
