@@ -96,6 +96,9 @@ type Alert struct {
 	// Encrypted reports that the record is not a 2-byte plaintext alert, so
 	// level and description cannot be read.
 	Encrypted bool
+	// Decrypted reports the alert was read by decrypting its record with
+	// keys from a key log.
+	Decrypted bool
 	// Frame is the capture frame that carried the record's last byte.
 	Frame uint64
 }

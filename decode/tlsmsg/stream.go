@@ -52,6 +52,15 @@ type Summary struct {
 	// handshake message (the capture ended or was cut), or that a message
 	// exceeded MaxBuffer.
 	Truncated bool
+	// Decrypted counts protected records opened with keys (a key log);
+	// CertificatesDecrypted reports the chain came from one of them (TLS
+	// 1.3's encrypted Certificate); FinishedFrame is the decrypted
+	// Finished.
+	Decrypted             int
+	CertificatesDecrypted bool
+	FinishedFrame         uint64
+	// DecryptErrors counts protected records the keys did not open.
+	DecryptErrors int
 }
 
 // AppRecord is one application_data record: the frame that completed it and
@@ -98,6 +107,16 @@ type Stream struct {
 	// connections to one server send the same chain, and parsing X.509 is
 	// the costliest step of a handshake.
 	Certs *CertCache
+
+	// Decryption (LinkDecryption): the keys, the other direction's Stream,
+	// this direction's opener, the protected record being gathered and
+	// decrypted handshake bytes not yet parsed.
+	keys     Keys
+	peer     *Stream
+	isClient bool
+	opener   RecordOpener
+	enc      []byte
+	decHS    []byte
 
 	sum Summary
 
@@ -184,7 +203,7 @@ func (s *Stream) Summary() Summary {
 
 // Reset returns the Stream to its zero state, keeping its buffer.
 func (s *Stream) Reset() {
-	*s = Stream{hsBody: s.hsBody[:0]}
+	*s = Stream{hsBody: s.hsBody[:0], enc: s.enc[:0]}
 }
 
 func (s *Stream) readHeader(b []byte, frame uint64) []byte {
@@ -247,6 +266,9 @@ func (s *Stream) readPayload(b []byte, frame uint64) []byte {
 			copy(s.alert[pos:], chunk)
 		}
 	}
+	if s.opener != nil && s.protected() && len(s.enc)+len(chunk) <= maxProtected {
+		s.enc = append(s.enc, chunk...)
+	}
 	if s.inRecord && s.recLeft == 0 && !s.stopped {
 		s.endRecord(frame)
 	}
@@ -256,6 +278,20 @@ func (s *Stream) readPayload(b []byte, frame uint64) []byte {
 func (s *Stream) endRecord(frame uint64) {
 	s.inRecord, s.tentative = false, false
 	s.sum.Records++
+	if s.opener != nil && s.protected() {
+		plain, inner, err := s.opener.Open(s.hdr, s.enc)
+		s.enc = s.enc[:0]
+		if err != nil {
+			s.sum.DecryptErrors++
+		} else {
+			s.decrypted(inner, plain, frame)
+			if s.recType == recordAlert || inner == recordAlert {
+				s.sum.AlertRecords++
+				s.finishPending(frame)
+				return // the alert was recorded decrypted
+			}
+		}
+	}
 	switch s.recType {
 	case recordChangeCipherSpec:
 		s.ccs = true
@@ -278,6 +314,11 @@ func (s *Stream) endRecord(frame uint64) {
 		s.sum.AppDataRecords++
 		setFirst(&s.sum.FirstAppDataFrame, frame)
 	}
+	s.finishPending(frame)
+}
+
+// finishPending attributes messages completed in this record to frame.
+func (s *Stream) finishPending(frame uint64) {
 	for bit := uint8(1); s.pending != 0; bit <<= 1 {
 		if s.pending&bit != 0 {
 			*s.frameField(bit) = frame

@@ -147,6 +147,7 @@ func (s *Stream) serverHello(sh *ServerHello, frame uint64) {
 			// RFC 8446 2: everything after the ServerHello is encrypted.
 			s.tls13, s.skip = true, true
 		}
+		s.askKeys()
 	}
 }
 
