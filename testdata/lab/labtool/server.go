@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -46,7 +47,11 @@ func runServer(args []string) error {
 	})
 	errc := make(chan error)
 	for _, a := range strings.Split(*listen, ",") {
-		ln, err := net.Listen("tcp4", a)
+		// No TCP keep-alives on accepted connections (Go's default probes
+		// every 15 s would refresh a firewall's state and make an idle
+		// connection not idle; Microsoft's servers send none that often).
+		lc := net.ListenConfig{KeepAlive: -1}
+		ln, err := lc.Listen(context.Background(), "tcp4", a)
 		if err != nil {
 			return err
 		}
