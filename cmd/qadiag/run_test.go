@@ -77,12 +77,13 @@ func TestGoldenFlows(t *testing.T) {
 }
 
 // TestGoldenAnalyze renders the default command's report for every capture
-// in testdata/pcaps and testdata/pcaps/scenarios, text and JSON, against the
+// in testdata/pcaps, its scenarios and its lab captures, text and JSON, against the
 // reviewed files in testdata/golden, and checks the exit status agrees with
 // the verdict.
 func TestGoldenAnalyze(t *testing.T) {
 	scen, _ := filepath.Glob(filepath.Join(pcapDir, "scenarios", "*.pcap*"))
-	for _, path := range append(captures(t), scen...) {
+	lab, _ := filepath.Glob(filepath.Join(pcapDir, "lab", "*.pcap*"))
+	for _, path := range append(append(captures(t), scen...), lab...) {
 		for _, format := range []string{"text", "json"} {
 			name := filepath.Base(path) + ".analyze." + map[string]string{"text": "txt", "json": "json"}[format]
 			t.Run(name, func(t *testing.T) {
