@@ -6,6 +6,7 @@ import (
 	"github.com/qadiag/qadiag/decode/dnsmsg"
 	"github.com/qadiag/qadiag/decode/httpmsg"
 	"github.com/qadiag/qadiag/decode/stunmsg"
+	"github.com/qadiag/qadiag/decode/tlskeys"
 	"github.com/qadiag/qadiag/decode/tlsmsg"
 )
 
@@ -108,6 +109,7 @@ type appShared struct {
 	dnsM   dnsmsg.Message
 	names  nameMap
 	certs  *tlsmsg.CertCache
+	keyLog *tlskeys.KeyLog // nil: no decryption
 	ja4    *ja4Cache
 	// Parsing state of finished flows, for reuse: with thousands of
 	// handshakes a second, allocating it anew kept the garbage collector

@@ -45,7 +45,13 @@ type TLSInfo struct {
 	FirstAppData [2][4]tlsmsg.AppRecord
 	Records      [2]int
 
-	Certificates []tlsmsg.Certificate // the server's chain, TLS 1.2 and earlier
+	Certificates []tlsmsg.Certificate // the server's chain: in clear (TLS 1.2), or decrypted with a key log
+	// Decrypted counts records opened with the key log; CertsDecrypted
+	// says the chain was read that way (TLS 1.3); DecryptErrors counts
+	// records the keys did not open.
+	Decrypted      int
+	CertsDecrypted bool
+	DecryptErrors  int
 	Alerts       []TLSAlert           // in frame order
 	AlertRecords int
 
@@ -76,6 +82,9 @@ func (a *appState) tlsStreams() *[2]tlsmsg.Stream {
 			a.tls = new([2]tlsmsg.Stream)
 		}
 		a.tls[0].Certs, a.tls[1].Certs = a.t.shared.certs, a.t.shared.certs
+		if kl := a.t.shared.keyLog; kl != nil {
+			tlsmsg.LinkDecryption(&a.tls[0], &a.tls[1], keyLogKeys{kl})
+		}
 	}
 	return a.tls
 }
@@ -128,12 +137,15 @@ func (t *TLSInfo) fill(cs, ss *tlsmsg.Stream, ja4 *ja4Cache) {
 		}
 	}
 	t.Certificates, t.CertFrame, t.DoneFrame = s.Certificates, s.CertificateFrame, s.ServerHelloDoneFrame
+	t.CertsDecrypted = s.CertificatesDecrypted
 	t.Resumed = t.ServerFrame != 0 && t.Version != 0 && t.Version < versionTLS13 &&
 		t.CertFrame == 0 && s.ChangeCipherSpecFrame != 0 && (t.DoneFrame == 0 || s.ChangeCipherSpecFrame < t.DoneFrame)
 	for d, sum := range [2]*tlsmsg.Summary{&c, &s} {
 		t.CCSFrame[d], t.AppDataFrame[d] = sum.ChangeCipherSpecFrame, sum.FirstAppDataFrame
 		t.AppData[d], t.Records[d], t.Gaps[d] = min(sum.AppDataRecords, tlsFollowRecords), sum.Records, sum.Gaps
 		t.FirstAppData[d] = sum.FirstAppData
+		t.Decrypted += sum.Decrypted
+		t.DecryptErrors += sum.DecryptErrors
 		t.AlertRecords += sum.AlertRecords
 		for _, al := range sum.Alerts {
 			t.Alerts = append(t.Alerts, TLSAlert{Alert: al, From: Direction(d)})

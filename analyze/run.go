@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/qadiag/qadiag/decode"
+	"github.com/qadiag/qadiag/decode/tlskeys"
 )
 
 // SchemaVersion is the version of the JSON contract documented in
@@ -56,6 +58,20 @@ type Result struct {
 // damage, together with the *decode.Error; when ctx is cancelled it returns
 // what was read so far with ctx's error.
 func Read(ctx context.Context, r io.Reader, name string) (*Result, error) {
+	return ReadWith(ctx, r, name, Options{})
+}
+
+// Options tune Read.
+type Options struct {
+	// KeyLog holds TLS secrets (SSLKEYLOGFILE): handshakes it has keys for
+	// are decrypted, so TLS 1.3 certificates and encrypted alerts are
+	// seen. Secrets in the capture itself (pcapng Decryption Secrets
+	// Blocks) are added to it, or used alone when it is nil.
+	KeyLog *tlskeys.KeyLog
+}
+
+// ReadWith is Read with Options.
+func ReadWith(ctx context.Context, r io.Reader, name string, opts Options) (*Result, error) {
 	res := &Result{SchemaVersion: SchemaVersion, Capture: Capture{File: name}}
 	rd, err := decode.NewReader(r)
 	if err != nil {
@@ -71,11 +87,25 @@ func Read(ctx context.Context, r io.Reader, name string) (*Result, error) {
 		pkt      decode.Packet
 		dec      = decode.NewDecoder()
 		table    = NewTable()
+		secrets  int
 		links    = map[layers.LinkType]bool{}
 		lastLink layers.LinkType
 		c        = &res.Capture
 	)
+	table.shared.keyLog = opts.KeyLog
 	for {
+		if n := rd.SecretBlocks(); n > secrets {
+			// Decryption secrets inside the capture: use them from here on.
+			if table.shared.keyLog == nil {
+				table.shared.keyLog, _ = tlskeys.ParseKeyLog(strings.NewReader(""))
+			}
+			for _, body := range rd.Info().Secrets[secrets:n] {
+				for _, w := range table.shared.keyLog.AddPcapngSecrets(body) {
+					c.Warnings = append(c.Warnings, "decryption secrets block: "+w.String())
+				}
+			}
+			secrets = n
+		}
 		if c.Packets&0xffff == 0 && ctx.Err() != nil {
 			err = ctx.Err()
 			break

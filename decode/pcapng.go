@@ -15,6 +15,7 @@ const (
 	blockEPB = 0x00000006
 	// Custom blocks (pcapng 4.8). Wireshark shows each as a frame of its own
 	// and numbers it, so qadiag counts them to keep frame numbers equal.
+	blockDSB    = 0x0000000a
 	blockCB     = 0x00000bad
 	blockCBCopy = 0x40000bad
 )
@@ -99,6 +100,11 @@ func (r *Reader) scanBlocks() (int64, error) {
 			return pos + int64(k), nil
 		case blockCB, blockCBCopy:
 			r.custom = append(r.custom, customBlock{offset: pos + int64(k), length: blen - 12})
+		case blockDSB:
+			if n := r.secretBytes + blen; blen > 12 && n <= maxSecrets {
+				r.info.Secrets = append(r.info.Secrets, append([]byte(nil), b[8:blen-4]...))
+				r.secretBytes = n
+			}
 		}
 		k += blen
 	}

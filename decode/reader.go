@@ -75,25 +75,33 @@ type Info struct {
 	// DropsReported tells a capture that reported zero drops from one that
 	// reported nothing.
 	DropsReported bool
+	// Secrets are the bodies of pcapng Decryption Secrets Blocks read so far
+	// (from the Secrets Type field on; editcap --inject-secrets writes TLS
+	// key logs there), at most maxSecrets bytes in all.
+	Secrets [][]byte
 }
+
+// maxSecrets bounds the decryption secrets a Reader keeps.
+const maxSecrets = 16 << 20
 
 // Reader reads frames from a pcap or pcapng file, sniffed by magic number,
 // optionally gzip-compressed. It wraps pcapgo's zero-copy readers and adds
 // what they lack: the byte offset of every record, structural checks of
 // pcapng block lengths, and errors that name frame and offset.
 type Reader struct {
-	info    Info
-	cr      countingReader
-	br      *bufio.Reader
-	pcap    *pcapgo.Reader
-	records pcapRecords
-	ng      *pcapgo.NgReader
-	next    uint64 // number of the next frame
-	offset  int64  // pcap: offset of the next record
-	order   binary.ByteOrder
-	err     error // sticky: once reading failed, Next returns it again
-	link    layers.LinkType
-	drops   map[int]uint64 // pcapng: last isb_ifdrop per interface of the section
+	info        Info
+	secretBytes int
+	cr          countingReader
+	br          *bufio.Reader
+	pcap        *pcapgo.Reader
+	records     pcapRecords
+	ng          *pcapgo.NgReader
+	next        uint64 // number of the next frame
+	offset      int64  // pcap: offset of the next record
+	order       binary.ByteOrder
+	err         error // sticky: once reading failed, Next returns it again
+	link        layers.LinkType
+	drops       map[int]uint64 // pcapng: last isb_ifdrop per interface of the section
 	// pcapng: custom blocks found ahead of the next packet block, each
 	// returned as a frame before it, and that packet block's offset.
 	custom    []customBlock
@@ -194,6 +202,9 @@ func (r *Reader) openPcapNG() error {
 	r.ng = ng
 	return nil
 }
+
+// SecretBlocks is len(Info().Secrets), cheaply: callers poll it per frame.
+func (r *Reader) SecretBlocks() int { return len(r.info.Secrets) }
 
 // Info returns what is known about the capture so far; interface counts and
 // drops grow as blocks are read.

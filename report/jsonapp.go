@@ -35,6 +35,11 @@ type jsonTLS struct {
 	FirstAppData    *jsonRecs   `json:"first_app_data,omitempty"`
 	Malformed       string      `json:"malformed,omitempty"`
 	Truncated       bool        `json:"truncated,omitempty"`
+	// Decryption with a key log: records opened, whether the certificates
+	// came from it, records the keys did not open.
+	DecryptedRecords      int  `json:"decrypted_records,omitempty"`
+	CertificatesDecrypted bool `json:"certificates_decrypted,omitempty"`
+	DecryptErrors         int  `json:"decrypt_errors,omitempty"`
 }
 
 type jsonFrames struct {
@@ -81,6 +86,7 @@ type jsonAlert struct {
 	Level       string `json:"level,omitempty"`
 	Description string `json:"description,omitempty"`
 	Encrypted   bool   `json:"encrypted,omitempty"`
+	Decrypted   bool   `json:"decrypted,omitempty"`
 }
 
 type jsonHTTP struct {
@@ -264,7 +270,8 @@ func tlsJSON(t *analyze.TLSInfo) *jsonTLS {
 		Frames: jsonFrames{ClientHello: t.ClientFrame, HelloRetryRequest: t.HRRFrame, ServerHello: t.ServerFrame,
 			Certificate: t.CertFrame, ServerHelloDone: t.DoneFrame, ClientCCS: t.CCSFrame[0], ServerCCS: t.CCSFrame[1],
 			ClientAppData: t.AppDataFrame[0], ServerAppData: t.AppDataFrame[1]},
-		AppData: jsonPair{t.AppData[0], t.AppData[1]}, Malformed: t.Malformed, Truncated: t.Truncated}
+		AppData: jsonPair{t.AppData[0], t.AppData[1]}, Malformed: t.Malformed, Truncated: t.Truncated,
+		DecryptedRecords: t.Decrypted, CertificatesDecrypted: t.CertsDecrypted, DecryptErrors: t.DecryptErrors}
 	recs := [2][]jsonRec{{}, {}}
 	for d := range t.FirstAppData {
 		for _, r := range t.FirstAppData[d] {
@@ -291,7 +298,7 @@ func tlsJSON(t *analyze.TLSInfo) *jsonTLS {
 			SelfSigned: c.SelfSigned})
 	}
 	for _, a := range t.Alerts {
-		ja := jsonAlert{Frame: a.Frame, From: dirName(a.From), Encrypted: a.Encrypted}
+		ja := jsonAlert{Frame: a.Frame, From: dirName(a.From), Encrypted: a.Encrypted, Decrypted: a.Decrypted}
 		if !a.Encrypted {
 			ja.Level, ja.Description = tlsmsg.AlertLevelName(a.Level), tlsmsg.AlertDescriptionName(a.Description)
 		}

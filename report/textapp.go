@@ -55,13 +55,20 @@ func appDetail(f *analyze.Flow) string {
 			if issuer == "" {
 				issuer = c.Issuer
 			}
+			if t.CertsDecrypted {
+				issuer += " (decrypted)"
+			}
 			parts = append(parts, "issuer "+issuer)
 		}
 		for _, a := range t.Alerts {
 			if a.Encrypted {
 				continue
 			}
-			parts = append(parts, fmt.Sprintf("%s alert %s", dirName(a.From), tlsmsg.AlertDescriptionName(a.Description)))
+			s := fmt.Sprintf("%s alert %s", dirName(a.From), tlsmsg.AlertDescriptionName(a.Description))
+			if a.Decrypted {
+				s += " (decrypted)"
+			}
+			parts = append(parts, s)
 		}
 	}
 	if s := f.STUN; s != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/qadiag/qadiag/analyze/catalog"
 	"github.com/qadiag/qadiag/analyze/diagnose"
 	"github.com/qadiag/qadiag/decode"
+	"github.com/qadiag/qadiag/decode/tlskeys"
 	"github.com/qadiag/qadiag/report"
 	"github.com/qadiag/qadiag/report/evidence"
 	"github.com/qadiag/qadiag/report/redact"
@@ -60,6 +61,8 @@ type options struct {
 	replace    bool
 	evidence   string
 	redact     bool
+	keylogPath string
+	keyLog     *tlskeys.KeyLog
 	catalog    *catalog.Catalog
 }
 
@@ -75,6 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVarP(&opt.verbose, "verbose", "v", false, "list every flow, not only Quick Assist's")
 	fs.BoolVar(&opt.noProgress, "no-progress", false, "do not show reading progress on standard error")
 	fs.StringVar(&opt.evidence, "evidence", "", "write the frames that prove the findings, each with a comment, to `FILE.pcapng`")
+	fs.StringVar(&opt.keylogPath, "keylog", "", "decrypt TLS handshakes with the secrets in `FILE` (SSLKEYLOGFILE format) to see TLS 1.3 certificates and alerts")
 	fs.BoolVar(&opt.redact, "redact", false, "pseudonymise client addresses, MACs and names outside the endpoint catalog in every output, for sharing")
 	fs.StringVar(&opt.endpoints, "endpoints", "", "extend the built-in endpoint catalog with `FILE` (JSON, same format)")
 	fs.BoolVar(&opt.replace, "endpoints-replace", false, "with --endpoints: replace the built-in catalog instead of extending it")
@@ -134,6 +138,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if opt.replace && opt.endpoints == "" {
 		fmt.Fprintln(stderr, "qadiag: --endpoints-replace needs --endpoints FILE")
 		return exitUsage
+	}
+	if opt.keylogPath != "" {
+		f, err := os.Open(opt.keylogPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "qadiag: %v\n", err)
+			return exitUsage
+		}
+		kl, warns := tlskeys.ParseKeyLog(f)
+		f.Close()
+		// A bad line is reported and skipped; the secrets themselves
+		// never reach any output.
+		for _, w := range warns {
+			if !opt.quiet {
+				fmt.Fprintf(stderr, "qadiag: %s: %s\n", opt.keylogPath, w)
+			}
+		}
+		opt.keyLog = kl
 	}
 	if cmd == "flows" {
 		if len(rest) != 1 {
@@ -238,7 +259,7 @@ type analysis struct {
 // analyzeOne reads and diagnoses one capture; a damaged capture is still
 // diagnosed from what was read.
 func analyzeOne(ctx context.Context, path string, opt *options, stderr io.Writer) (*analyze.Result, *diagnose.Verdict, int) {
-	res, readErr := readCapture(ctx, path, opt.progressTo)
+	res, readErr := readCapture(ctx, path, opt)
 	if res == nil {
 		fmt.Fprintf(stderr, "qadiag: %v\n", readErr)
 		return nil, nil, exitUnreadable
@@ -287,7 +308,7 @@ func analyzeOne(ctx context.Context, path string, opt *options, stderr io.Writer
 }
 
 func flows(ctx context.Context, path string, opt *options, stdout, stderr io.Writer) int {
-	res, readErr := readCapture(ctx, path, opt.progressTo)
+	res, readErr := readCapture(ctx, path, opt)
 	if res == nil {
 		fmt.Fprintf(stderr, "qadiag: %v\n", readErr)
 		return exitUnreadable
@@ -309,14 +330,16 @@ func flows(ctx context.Context, path string, opt *options, stdout, stderr io.Wri
 
 // readCapture opens and reads one capture. A nil Result means nothing could
 // be read at all (the file does not open).
-func readCapture(ctx context.Context, path string, progress io.Writer) (*analyze.Result, error) {
+func readCapture(ctx context.Context, path string, opt *options) (*analyze.Result, error) {
 	f, err := decode.OpenFile(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	ro := analyze.Options{KeyLog: opt.keyLog}
+	progress := opt.progressTo
 	if progress == nil {
-		return analyze.Read(ctx, f, path)
+		return analyze.ReadWith(ctx, f, path, ro)
 	}
 	var size int64
 	if fi, err := os.Stat(path); err == nil {
@@ -325,7 +348,7 @@ func readCapture(ctx context.Context, path string, progress io.Writer) (*analyze
 	pr := &progressReader{r: f}
 	stop := startProgress(progress, path, size, pr)
 	defer stop()
-	return analyze.Read(ctx, pr, path)
+	return analyze.ReadWith(ctx, pr, path, ro)
 }
 
 // writeOutput renders to stdout, or to a file written whole or not at all:
