@@ -52,8 +52,8 @@ type TLSInfo struct {
 	Decrypted      int
 	CertsDecrypted bool
 	DecryptErrors  int
-	Alerts       []TLSAlert           // in frame order
-	AlertRecords int
+	Alerts         []TLSAlert // in frame order
+	AlertRecords   int
 
 	// Malformed is the first structural error in either direction.
 	Malformed string
