@@ -3,6 +3,7 @@ package analyze
 import (
 	"cmp"
 	"encoding/binary"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -211,7 +212,7 @@ func idleLimit(f *Flow) (time.Duration, bool) {
 // schedule records when the flow expires if it stays idle.
 func (t *Table) schedule(f *Flow) {
 	if limit, ok := idleLimit(f); ok {
-		t.expiries.push(expiry{at: f.last + int64(limit), f: f})
+		t.expiries.push(expiry{at: addSat(f.last, int64(limit)), f: f})
 	}
 }
 
@@ -219,7 +220,7 @@ func (t *Table) schedule(f *Flow) {
 // scheduled expiry has passed are checked; one that has seen packets since
 // is scheduled again.
 func (t *Table) sweep(now int64) {
-	t.nextSweep = now + int64(sweepEvery)
+	t.nextSweep = addSat(now, int64(sweepEvery))
 	for len(t.expiries) > 0 && t.expiries[0].at < now {
 		f := t.expiries.pop().f
 		if !t.live.contains(f) {
@@ -349,4 +350,14 @@ func (t *Table) ICMP(fr *decode.Frame, p *decode.Packet) bool {
 			Type: p.ICMPType, Code: p.ICMPCode, MTU: p.MTU, ToServer: swapped == f.clientB})
 	}
 	return true
+}
+
+// addSat adds without wrapping past the largest time: a damaged capture's
+// timestamps near the end of int64 nanoseconds must not schedule an expiry
+// in the past (a sweep would then re-queue the same flow forever).
+func addSat(t, d int64) int64 {
+	if t > math.MaxInt64-d {
+		return math.MaxInt64
+	}
+	return t + d
 }

@@ -45,7 +45,11 @@ func appDetail(f *analyze.Flow) string {
 	}
 	if t := f.TLS; t != nil {
 		if t.Version != 0 {
-			parts = append(parts, tlsmsg.VersionName(t.Version))
+			v := tlsmsg.VersionName(t.Version)
+			if t.Decrypted > 0 {
+				v += " (decrypted)" // early in the line: the column is cut at maxDetail
+			}
+			parts = append(parts, v)
 		} else if t.ClientFrame != 0 {
 			parts = append(parts, "no ServerHello")
 		}
@@ -54,9 +58,6 @@ func appDetail(f *analyze.Flow) string {
 			issuer := c.IssuerCN
 			if issuer == "" {
 				issuer = c.Issuer
-			}
-			if t.CertsDecrypted {
-				issuer += " (decrypted)"
 			}
 			parts = append(parts, "issuer "+issuer)
 		}

@@ -31,15 +31,18 @@ func LinkDecryption(client, server *Stream, keys Keys) {
 // SetOpener sets the opener of this direction's protected records.
 func (s *Stream) SetOpener(o RecordOpener) { s.opener = o }
 
-// protected reports whether the current record is encrypted.
+// protected reports whether the record whose header was just read is
+// encrypted. TLS 1.3 protects every record after the ServerHello inside
+// application_data records (RFC 8446 5.2): a handshake or alert record is
+// plaintext there (a second ClientHello after HelloRetryRequest, an alert
+// sent before the keys). TLS 1.2 protects every record after
+// change_cipher_spec (RFC 5246 7.1).
 func (s *Stream) protected() bool {
 	switch s.recType {
 	case recordApplicationData:
 		return true
-	case recordHandshake:
-		return s.skip
-	case recordAlert:
-		return s.ccs || s.tls13
+	case recordHandshake, recordAlert:
+		return s.ccs && !s.tls13
 	}
 	return false
 }

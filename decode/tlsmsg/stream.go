@@ -116,7 +116,10 @@ type Stream struct {
 	isClient bool
 	opener   RecordOpener
 	enc      []byte
-	decHS    []byte
+	// encrypted is decided at the record header: a record already under
+	// way when the keys arrive (the ServerHello itself) is not protected.
+	encrypted bool
+	decHS     []byte
 
 	sum Summary
 
@@ -245,6 +248,7 @@ func (s *Stream) startRecord(frame uint64) {
 	s.inRecord, s.recType, s.recLen, s.recLeft = true, typ, n, n
 	s.skip = typ == recordHandshake && s.tls13
 	s.probe = typ == recordHandshake && s.ccs && !s.tls13
+	s.encrypted, s.enc = s.opener != nil && s.protected(), s.enc[:0]
 	if n == 0 {
 		s.endRecord(frame)
 	}
@@ -266,7 +270,7 @@ func (s *Stream) readPayload(b []byte, frame uint64) []byte {
 			copy(s.alert[pos:], chunk)
 		}
 	}
-	if s.opener != nil && s.protected() && len(s.enc)+len(chunk) <= maxProtected {
+	if s.encrypted && len(s.enc)+len(chunk) <= maxProtected {
 		s.enc = append(s.enc, chunk...)
 	}
 	if s.inRecord && s.recLeft == 0 && !s.stopped {
@@ -278,7 +282,8 @@ func (s *Stream) readPayload(b []byte, frame uint64) []byte {
 func (s *Stream) endRecord(frame uint64) {
 	s.inRecord, s.tentative = false, false
 	s.sum.Records++
-	if s.opener != nil && s.protected() {
+	if s.encrypted {
+		s.encrypted = false
 		plain, inner, err := s.opener.Open(s.hdr, s.enc)
 		s.enc = s.enc[:0]
 		if err != nil {
