@@ -192,6 +192,17 @@ func loopbackTLS(t testing.TB, c keylogCase) ([]chunk, []byte) {
 			return
 		}
 		defer raw.Close()
+		if c.interception {
+			// An intercepting proxy: it opens its own TLS connection to
+			// the real server (Microsoft's chain, which it trusts), then
+			// answers the client with a certificate of its own CA.
+			up, err := upstreamTLS(t)
+			if err != nil {
+				done <- err
+				return
+			}
+			defer up.Close()
+		}
 		s := tls.Server(recConn{raw, decodetest.ServerToClient, wl}, srvCfg)
 		if err := s.Handshake(); err != nil {
 			done <- err
@@ -232,6 +243,32 @@ func loopbackTLS(t testing.TB, c keylogCase) ([]chunk, []byte) {
 		t.Fatalf("client handshake: %v (server: %v)", herr, serr)
 	}
 	return wl.chunks, keys.Bytes()
+}
+
+// upstreamTLS starts the real server (Microsoft's chain) on loopback and
+// connects to it as the intercepting proxy does, trusting that chain.
+func upstreamTLS(t testing.TB) (*tls.Conn, error) {
+	real := makeChain(t, [3]pkix.Name{qaLeaf, msInter, msRoot})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		defer ln.Close()
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		s := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{{Certificate: real.der, PrivateKey: real.key}}})
+		if s.Handshake() == nil {
+			io.Copy(io.Discard, s)
+		}
+		s.Close()
+	}()
+	roots := x509.NewCertPool()
+	roots.AddCert(real.root)
+	return tls.Dial("tcp", ln.Addr().String(), &tls.Config{ServerName: qaHost, RootCAs: roots,
+		Time: func() time.Time { return captureStart }})
 }
 
 // stamped is one frame and its capture time.
