@@ -87,3 +87,7 @@ func duration(d time.Duration) string {
 
 func itoa(n int) string   { return strconv.Itoa(n) }
 func u64(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// NewTable is the ASCII table every text output uses, for other commands'
+// summaries.
+func NewTable(w io.Writer) *tablewriter.Table { return newTable(w) }

@@ -32,6 +32,7 @@ var version = "dev"
 
 const usage = `usage: qadiag [analyze] [flags] CAPTURE...
        qadiag flows [flags] CAPTURE
+       qadiag batch [flags] DIR|GLOB|CAPTURE...
 
 commands:
   analyze CAPTURE...  (default) why the Quick Assist session failed: the
@@ -40,6 +41,9 @@ commands:
   flows CAPTURE       the flow table: every TCP and UDP flow with packets,
                       bytes, Zeek conn_state and history, and what its
                       TLS, HTTP, STUN or DNS showed (like tshark -z conv)
+  batch DIR|GLOB...   many captures in parallel (-j N), one JSON line each
+                      (file, verdict, findings, or error), a summary on
+                      stderr; .pcap.gz and .pcapng.gz are read directly
 
 exit status: 0 no fault found, 3 a fault diagnosed, 1 a capture could not
 be read (the partial report is still printed), 2 usage
@@ -61,6 +65,7 @@ type options struct {
 	replace    bool
 	evidence   string
 	redact     bool
+	jobs       int
 	keylogPath string
 	keyLog     *tlskeys.KeyLog
 	catalog    *catalog.Catalog
@@ -79,6 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opt.noProgress, "no-progress", false, "do not show reading progress on standard error")
 	fs.StringVar(&opt.evidence, "evidence", "", "write the frames that prove the findings, each with a comment, to `FILE.pcapng`")
 	fs.StringVar(&opt.keylogPath, "keylog", "", "decrypt TLS handshakes with the secrets in `FILE` (SSLKEYLOGFILE format) to see TLS 1.3 certificates and alerts")
+	fs.IntVarP(&opt.jobs, "jobs", "j", 0, "batch: analyse `N` captures at once (default: the number of CPUs)")
 	fs.BoolVar(&opt.redact, "redact", false, "pseudonymise client addresses, MACs and names outside the endpoint catalog in every output, for sharing")
 	fs.StringVar(&opt.endpoints, "endpoints", "", "extend the built-in endpoint catalog with `FILE` (JSON, same format)")
 	fs.BoolVar(&opt.replace, "endpoints-replace", false, "with --endpoints: replace the built-in catalog instead of extending it")
@@ -105,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmd := "analyze"
 	switch rest[0] {
-	case "analyze", "flows":
+	case "analyze", "flows", "batch":
 		cmd, rest = rest[0], rest[1:]
 	default:
 		// Not a command: a capture for the default command, unless it
@@ -164,7 +170,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return flows(ctx, rest[0], &opt, stdout, stderr)
 	}
 	if len(rest) == 0 {
-		fmt.Fprintln(stderr, "qadiag: analyze needs at least one capture file")
+		fmt.Fprintf(stderr, "qadiag: %s needs at least one capture file\n", cmd)
 		return exitUsage
 	}
 	if opt.format == "html" && len(rest) != 1 {
@@ -183,6 +189,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		opt.catalog = c
+	}
+	if cmd == "batch" {
+		if opt.format != "json" && opt.format != "text" || opt.evidence != "" || opt.output != "" {
+			fmt.Fprintln(stderr, "qadiag: batch prints one JSON line per capture: no --format, --evidence or --output")
+			return exitUsage
+		}
+		return runBatch(ctx, rest, &opt, stdout, stderr)
 	}
 	return analyzeAll(ctx, rest, &opt, stdout, stderr)
 }
