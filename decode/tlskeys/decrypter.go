@@ -11,18 +11,21 @@ import (
 // Sentinel errors, for use with errors.Is.
 var (
 	// ErrUnsupportedSuite reports a cipher suite this package cannot
-	// decrypt (CBC, RC4, NULL, CCM and unknown suites).
+	// decrypt (RC4, NULL, CCM, Camellia, ARIA and unknown suites).
 	ErrUnsupportedSuite = errors.New("unsupported cipher suite")
 	// ErrSecretLength reports a secret of the wrong length for the suite.
 	ErrSecretLength = errors.New("wrong secret length")
 	// ErrShortRecord reports a record too short to hold the explicit nonce
-	// and the authentication tag.
+	// and the authentication tag (for CBC suites: the IV, the MAC and the
+	// padding length byte).
 	ErrShortRecord = errors.New("record too short")
 	// ErrRecordType reports a TLS 1.3 record whose outer content type is not
 	// application_data (23): it is not protected (RFC 8446 5.2).
 	ErrRecordType = errors.New("record is not protected")
 	// ErrAuth reports that the record did not authenticate: a wrong key,
 	// the wrong sequence number (a lost or skipped record), or corruption.
+	// For CBC suites a bad padding, a bad MAC and a length that is not a
+	// whole number of blocks are all ErrAuth.
 	ErrAuth = errors.New("record authentication failed")
 	// ErrNoContentType reports a TLS 1.3 plaintext of only zero bytes
 	// (RFC 8446 5.4).
@@ -49,7 +52,8 @@ type Decrypter struct {
 	aead     cipher.AEAD
 	iv       [12]byte // TLS 1.3 and ChaCha20: the full IV; TLS 1.2 GCM: 4-byte salt
 	tls13    bool
-	explicit bool // TLS 1.2 GCM: 8-byte explicit nonce before the ciphertext (RFC 5288 3)
+	explicit bool     // TLS 1.2 GCM: 8-byte explicit nonce before the ciphertext (RFC 5288 3)
+	cbc      *cbcKeys // TLS 1.2 CBC suites (RFC 5246 6.2.3.2); aead is nil
 	seq      uint64
 }
 
@@ -69,9 +73,12 @@ func (d *Decrypter) SetSeq(seq uint64) { d.seq = seq }
 // (RFC 8446 5.2, 5.4), for TLS 1.2 the header's type. The plaintext is a
 // new slice; ciphertext is not modified.
 func (d *Decrypter) Open(header [5]byte, ciphertext []byte) (plaintext []byte, innerType uint8, err error) {
-	if d.tls13 {
+	switch {
+	case d.tls13:
 		plaintext, innerType, err = d.open13(header, ciphertext)
-	} else {
+	case d.cbc != nil:
+		plaintext, innerType, err = d.openCBC(header, ciphertext)
+	default:
 		plaintext, innerType, err = d.open12(header, ciphertext)
 	}
 	if err != nil {

@@ -12,6 +12,7 @@ var fuzzSuites = []uint16{
 	TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256,
 	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA,
 }
 
 // fuzzDecrypter builds a Decrypter from fuzz input: the suite index picks a
@@ -36,8 +37,9 @@ func fuzzDecrypter(suite uint8, secret []byte, randoms []byte, server bool) *Dec
 // FuzzOpen feeds corrupted records, keys and sequence numbers to Open: it
 // must not panic, a failure must leave the sequence number alone, and a
 // success must advance it and return no more bytes than were sent. The
-// seeds include a real TLS 1.3 handshake record and a TLS 1.2 Finished, so
-// the fuzzer starts from records that open.
+// seeds include a real TLS 1.3 handshake record and TLS 1.2 Finished
+// records (AES-GCM and AES-CBC), so the fuzzer starts from records that
+// open.
 func FuzzOpen(f *testing.F) {
 	ec, _ := certs(f)
 	s := runSession(f, sessionConfig{cert: ec})
@@ -59,9 +61,22 @@ func FuzzOpen(f *testing.F) {
 			}
 		}
 	}
+	s = runSession(f, sessionConfig{cert: ec, maxVersion: tls.VersionTLS12,
+		suites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256}})
+	if sec, crecs, srecs, ok := fuzzSeedKeys(s); ok && len(crecs) > 0 {
+		randoms := append(bytes.Clone(crecs[0].payload[6:38]), srecs[0].payload[6:38]...)
+		for i, r := range crecs {
+			if r.hdr[0] == TypeChangeCipherSpec && i+1 < len(crecs) {
+				f.Add(uint8(7), sec.MasterSecret, randoms, false, uint64(0), crecs[i+1].hdr[:], crecs[i+1].payload)
+			}
+		}
+	}
 	f.Add(uint8(2), make([]byte, 32), []byte(nil), false, uint64(1<<63), []byte{23, 3, 3, 0, 17}, make([]byte, 17))
 	f.Add(uint8(3), make([]byte, 48), make([]byte, 64), false, uint64(0), []byte{22, 3, 3, 0, 8}, make([]byte, 8))
 	f.Add(uint8(5), make([]byte, 48), make([]byte, 64), true, ^uint64(0), []byte{23, 3, 3, 0, 0}, []byte{})
+	// CBC: a block-sized record and one that is not whole blocks (3DES).
+	f.Add(uint8(6), make([]byte, 48), make([]byte, 64), false, uint64(0), []byte{23, 3, 3, 0, 48}, bytes.Repeat([]byte{0xff}, 48))
+	f.Add(uint8(8), make([]byte, 48), make([]byte, 64), true, uint64(3), []byte{21, 3, 3, 0, 33}, make([]byte, 33))
 	f.Fuzz(func(t *testing.T, suite uint8, secret, randoms []byte, server bool, seq uint64, hdr, ct []byte) {
 		d := fuzzDecrypter(suite, secret, randoms, server)
 		if d == nil {

@@ -1,7 +1,9 @@
 //go:debug tlsrsakex=1
 
 // The directive above re-enables RSA key exchange in crypto/tls for this
-// test binary, so TLS_RSA_WITH_AES_*_GCM suites can be tested.
+// test binary, so the TLS_RSA_WITH_AES_* suites can be tested. The
+// CBC_SHA256 and 3DES suites need no GODEBUG: naming them in
+// Config.CipherSuites on both sides enables them.
 
 package tlskeys
 
@@ -181,6 +183,7 @@ func runSession(t testing.TB, cfg sessionConfig) session {
 		srec = &recorder{Conn: c}
 		conn := tls.Server(srec, &tls.Config{
 			Certificates: []tls.Certificate{cfg.cert.cert},
+			CipherSuites: cfg.suites, // enables CBC_SHA256 and 3DES, off by default
 			KeyLogWriter: serverLog,
 		})
 		defer conn.Close()

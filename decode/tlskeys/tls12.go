@@ -40,11 +40,14 @@ const masterSecretLen = 48
 // connection sends after its change_cipher_spec: the server's if server is
 // true, else the client's. The key block is PRF(master_secret, "key
 // expansion", server_random + client_random) (RFC 5246 6.3), split into
-// client and server write keys and IVs (AEAD suites have no MAC keys).
-// Only AEAD suites are supported; others give an error naming the suite.
+// client and server write keys and IVs for AEAD suites, and into MAC keys
+// and write keys for CBC suites (whose IV is explicit in every record).
+// The suites are those of suites12 and suites12CBC; others give an error
+// naming the suite.
 func NewTLS12(cipherSuite uint16, masterSecret []byte, clientRandom, serverRandom [32]byte, server bool) (*Decrypter, error) {
 	s, ok := suites12[cipherSuite]
-	if !ok {
+	cs, isCBC := suites12CBC[cipherSuite]
+	if !ok && !isCBC {
 		return nil, fmt.Errorf("tlskeys: TLS 1.2 %s: %w", suiteName(cipherSuite), ErrUnsupportedSuite)
 	}
 	if len(masterSecret) != masterSecretLen {
@@ -52,6 +55,9 @@ func NewTLS12(cipherSuite uint16, masterSecret []byte, clientRandom, serverRando
 	}
 	seed := make([]byte, 0, 64)
 	seed = append(append(seed, serverRandom[:]...), clientRandom[:]...)
+	if isCBC {
+		return newTLS12CBC(cipherSuite, cs, masterSecret, seed, server)
+	}
 	kb := prf(s.hash, masterSecret, "key expansion", seed, 2*(s.keyLen+s.ivLen))
 	clientKey, kb := kb[:s.keyLen], kb[s.keyLen:]
 	serverKey, kb := kb[:s.keyLen], kb[s.keyLen:]

@@ -54,31 +54,36 @@ func TestTLS12(t *testing.T) {
 		{"rsa-aes256-gcm", tls.TLS_RSA_WITH_AES_256_GCM_SHA384, rc},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := runSession(t, sessionConfig{cert: tt.cert, maxVersion: tls.VersionTLS12, suites: []uint16{tt.suite}})
-			if s.clientErr != nil || s.serverErr != nil {
-				t.Fatalf("session failed: client %v, server %v", s.clientErr, s.serverErr)
-			}
-			sec, crecs, srecs := keysFor(t, s)
-			if got := serverSuite(t, srecs[0]); got != tt.suite {
-				t.Fatalf("server chose %s", suiteName(got))
-			}
-			if len(sec.MasterSecret) != 48 {
-				t.Fatalf("no master secret in the key log")
-			}
-			cr, sr := helloRandom(t, crecs[0]), helloRandom(t, srecs[0])
-			for _, server := range []bool{false, true} {
-				d, err := NewTLS12(tt.suite, sec.MasterSecret, cr, sr, server)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if server {
-					checkTLS12(t, "server", direction12(t, d, srecs), "pong")
-				} else {
-					checkTLS12(t, "client", direction12(t, d, crecs), "ping")
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { testTLS12Session(t, tt.suite, tt.cert) })
+	}
+}
+
+// testTLS12Session records a TLS 1.2 connection with one suite and
+// decrypts both directions with the master secret from the key log.
+func testTLS12Session(t *testing.T, suite uint16, cert testCert) {
+	t.Helper()
+	s := runSession(t, sessionConfig{cert: cert, maxVersion: tls.VersionTLS12, suites: []uint16{suite}})
+	if s.clientErr != nil || s.serverErr != nil {
+		t.Fatalf("session failed: client %v, server %v", s.clientErr, s.serverErr)
+	}
+	sec, crecs, srecs := keysFor(t, s)
+	if got := serverSuite(t, srecs[0]); got != suite {
+		t.Fatalf("server chose %s", suiteName(got))
+	}
+	if len(sec.MasterSecret) != 48 {
+		t.Fatalf("no master secret in the key log")
+	}
+	cr, sr := helloRandom(t, crecs[0]), helloRandom(t, srecs[0])
+	for _, server := range []bool{false, true} {
+		d, err := NewTLS12(suite, sec.MasterSecret, cr, sr, server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if server {
+			checkTLS12(t, "server", direction12(t, d, srecs), "pong")
+		} else {
+			checkTLS12(t, "client", direction12(t, d, crecs), "ping")
+		}
 	}
 }
 
@@ -112,10 +117,14 @@ func TestNewErrors(t *testing.T) {
 		new  func() error
 		want error
 	}{
-		{"tls12 cbc", func() error {
-			_, err := NewTLS12(tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, make([]byte, 48), r, r, false)
+		{"tls12 rc4", func() error {
+			_, err := NewTLS12(tls.TLS_ECDHE_RSA_WITH_RC4_128_SHA, make([]byte, 48), r, r, false)
 			return err
 		}, ErrUnsupportedSuite},
+		{"tls12 cbc short master", func() error {
+			_, err := NewTLS12(tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, make([]byte, 47), r, r, false)
+			return err
+		}, ErrSecretLength},
 		{"tls12 short master", func() error {
 			_, err := NewTLS12(tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, make([]byte, 47), r, r, false)
 			return err
@@ -135,8 +144,8 @@ func TestNewErrors(t *testing.T) {
 			}
 		})
 	}
-	_, err := NewTLS12(tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, make([]byte, 48), r, r, false)
-	if want := "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"; err == nil || !bytes.Contains([]byte(err.Error()), []byte(want)) {
+	_, err := NewTLS12(tls.TLS_ECDHE_RSA_WITH_RC4_128_SHA, make([]byte, 48), r, r, false)
+	if want := "TLS_ECDHE_RSA_WITH_RC4_128_SHA"; err == nil || !bytes.Contains([]byte(err.Error()), []byte(want)) {
 		t.Errorf("error %v does not name %s", err, want)
 	}
 }
