@@ -1,10 +1,17 @@
 package analyze
 
 import (
+	"bytes"
+	"context"
 	"math"
 	"math/rand/v2"
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/qadiag/qadiag/decode/decodetest"
 )
 
 // TestFlowIndexMatchesMap drives the index and a Go map with the same random
@@ -72,5 +79,38 @@ func TestSweepNearEndOfTime(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("sweep did not return")
+	}
+}
+
+// TestFlowCap checks a SYN flood beyond the flow cap keeps memory bounded:
+// the flows past the cap are not kept, their packets are counted, and the
+// capture carries a warning.
+func TestFlowCap(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := decodetest.NewWriter(&buf, decodetest.WriterOptions{Format: decodetest.FormatPcap, LinkType: layers.LinkTypeEthernet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := netip.MustParseAddr("10.20.30.40")
+	server := netip.MustParseAddrPort("20.42.65.90:443")
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for i := range 500 {
+		s := decodetest.NewSession(netip.AddrPortFrom(client, uint16(10000+i)), server)
+		if err := w.WritePacket(start.Add(time.Duration(i)*time.Millisecond), s.SYN(nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ReadWith(context.Background(), &buf, "flood.pcap", Options{MaxFlows: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Flows) != 100 || res.Capture.Untracked != 400 {
+		t.Fatalf("%d flows, %d untracked; want 100 and 400", len(res.Flows), res.Capture.Untracked)
+	}
+	if len(res.Capture.Warnings) == 0 || !strings.Contains(res.Capture.Warnings[len(res.Capture.Warnings)-1], "more than 100 flows") {
+		t.Errorf("warnings %q", res.Capture.Warnings)
 	}
 }

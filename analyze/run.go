@@ -39,6 +39,8 @@ type Capture struct {
 	Dropped   uint64 // packets the capturing host said it dropped (pcapng ISB)
 	// ICMPUnmatched counts ICMP errors quoting no flow of the capture.
 	ICMPUnmatched uint64
+	// Untracked counts packets of flows past the flow cap (Table.MaxFlows).
+	Untracked uint64
 	// Damage is why reading stopped before the end of the file, or nil.
 	// Everything before Damage.Frame was analysed.
 	Damage   *decode.Error
@@ -63,6 +65,8 @@ func Read(ctx context.Context, r io.Reader, name string) (*Result, error) {
 
 // Options tune Read.
 type Options struct {
+	// MaxFlows caps the flows kept (0: DefaultMaxFlows).
+	MaxFlows int
 	// KeyLog holds TLS secrets (SSLKEYLOGFILE): handshakes it has keys for
 	// are decrypted, so TLS 1.3 certificates and encrypted alerts are
 	// seen. Secrets in the capture itself (pcapng Decryption Secrets
@@ -93,6 +97,7 @@ func ReadWith(ctx context.Context, r io.Reader, name string, opts Options) (*Res
 		c        = &res.Capture
 	)
 	table.shared.keyLog = opts.KeyLog
+	table.MaxFlows = opts.MaxFlows
 	for {
 		if n := rd.SecretBlocks(); n > secrets {
 			// Decryption secrets inside the capture: use them from here on.
@@ -152,6 +157,11 @@ func ReadWith(ctx context.Context, r io.Reader, name string, opts Options) (*Res
 	}
 	slices.Sort(c.LinkTypes)
 	res.Flows = table.Flows()
+	c.Untracked = table.Untracked
+	if table.Untracked > 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("more than %d flows: %d packets of further flows were counted but not analysed (a SYN flood or a scan?)",
+			table.maxFlows(), table.Untracked))
+	}
 	var de *decode.Error
 	if errors.As(err, &de) {
 		c.Damage = de

@@ -80,6 +80,21 @@ type Table struct {
 	// flowsOnly skips the application layer (BenchmarkFlows measures the
 	// flow table alone).
 	flowsOnly bool
+	// MaxFlows caps the flows kept, live and ended (0: DefaultMaxFlows);
+	// Untracked counts the packets of flows past the cap.
+	MaxFlows  int
+	Untracked uint64
+}
+
+// DefaultMaxFlows is the flow cap: about 1.5 KB each, a few GB at most;
+// ten times the flows of a 10 M-packet office capture.
+const DefaultMaxFlows = 2_000_000
+
+func (t *Table) maxFlows() int {
+	if t.MaxFlows > 0 {
+		return t.MaxFlows
+	}
+	return DefaultMaxFlows
 }
 
 // NewTable returns an empty flow table.
@@ -116,6 +131,12 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 	// capture's clock steps back; a new entry then keeps the heap's bound.
 	schedule := f == nil
 	if f == nil {
+		if t.live.n+len(t.done) >= t.maxFlows() {
+			// Past the cap (a SYN flood, a scan): the packet is counted,
+			// no flow is kept, and memory stays bounded.
+			t.Untracked++
+			return nil
+		}
 		f = newFlow(k, swapped, fr, p)
 		t.live.put(f, h)
 	} else {

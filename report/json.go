@@ -34,6 +34,7 @@ type jsonCapture struct {
 	Undecoded     uint64     `json:"undecoded"`
 	Malformed     uint64     `json:"malformed"`
 	Dropped       uint64     `json:"dropped"`
+	Untracked     uint64     `json:"untracked,omitempty"`
 	Damage        *jsonError `json:"damage"`
 	Warnings      []string   `json:"warnings"`
 }
@@ -101,7 +102,7 @@ func toJSON(r *analyze.Result, withFlows bool) jsonDoc {
 	doc := jsonDoc{SchemaVersion: r.SchemaVersion, Capture: jsonCapture{
 		File: c.File, Format: c.Format, Gzip: c.Gzip, LinkTypes: nonNil(c.LinkTypes), Packets: c.Packets, Bytes: c.Bytes,
 		DurationS: seconds(c.Last.Sub(c.First)), Snaplen: c.Snaplen, SnapTruncated: c.SnapTruncated,
-		Undecoded: c.Undecoded, Malformed: c.Malformed, Dropped: c.Dropped, Warnings: nonNil(c.Warnings),
+		Undecoded: c.Undecoded, Malformed: c.Malformed, Dropped: c.Dropped, Untracked: c.Untracked, Warnings: nonNil(c.Warnings),
 	}}
 	if c.Packets > 0 {
 		first, last := timestamp(c.First), timestamp(c.Last)
