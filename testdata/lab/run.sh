@@ -218,6 +218,41 @@ sc_proxy() {
 	finish raw proxy_blocking-lab-squid-403.pcap pcap proxy_blocking 'http.request.method == "CONNECT" || http.response.code == 403'
 }
 
+# A healthy session through an explicit proxy that allows it: squid, CONNECT
+# answered 200, TLS inside the tunnels. Captured with -i any (SLL2) and
+# nanosecond timestamps.
+sc_healthyproxy() {
+	local P=qa13; topo $P; dns $P; servers $P
+	mkdir -p "$WORK/squid13"; chmod 777 "$WORK/squid13"
+	cat >"$WORK/squid13/squid.conf" <<-CONF
+	http_port 10.20.30.1:8080
+	visible_hostname proxy.corp.contoso.com
+	dns_nameservers 10.20.30.1
+	acl SSL_ports port 443
+	acl CONNECT method CONNECT
+	http_access deny CONNECT !SSL_ports
+	http_access allow all
+	cache deny all
+	cache_mem 8 MB
+	pid_filename $WORK/squid13/pid
+	access_log stdio:$WORK/squid13/access.log
+	cache_log $WORK/squid13/cache.log
+	cache_effective_user proxy
+	shutdown_lifetime 1 seconds
+	CONF
+	bg ${P}f squid -N -f "$WORK/squid13/squid.conf"
+	sleep 3
+	ip netns exec ${P}f iptables -I FORWARD -i ${P}f0 -p tcp --dport 443 -j REJECT --reject-with tcp-reset
+	capstart $P raw -i any --time-stamp-precision nano
+	for u in login.microsoftonline.com $SA remoteassistanceprodacs.communication.azure.com $RELAY; do
+		ip netns exec ${P}c curl -sS -o /dev/null -w "$u %{http_code} %{http_connect}\n" \
+			-x http://10.20.30.1:8080 --cacert "$WORK/root.pem" "https://$u/" || true
+		sleep 0.3
+	done
+	capstop
+	finish raw healthy-lab-via-proxy.pcapng pcapng healthy ""
+}
+
 sc_tls() {
 	local P=qa6; topo $P; dns $P; SERVE="10 11 14" servers $P
 	bg ${P}m openssl s_server -quiet -accept 198.18.0.12:443 -cert "$WORK/chain.pem" -key "$WORK/leaf.key" -tls1_3 -www
@@ -339,7 +374,7 @@ sc_nat() {
 	finish raw nat_timeout-lab-conntrack-forgotten.pcap pcap nat_timeout 'tcp.analysis.retransmission && ip.dst == 20.185.82.115'
 }
 
-ALL=(healthy dns port icmp proxy tls stun rst sni intercept mtu nat)
+ALL=(healthy healthyproxy dns port icmp proxy tls stun rst sni intercept mtu nat)
 SEL=("$@"); ((${#SEL[@]})) || SEL=("${ALL[@]}")
 mkdir -p "$OUT" "$LAB/expected.d"
 for s in "${SEL[@]}"; do
