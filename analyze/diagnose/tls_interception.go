@@ -247,6 +247,9 @@ func (ic *icpt) issuerSignal(flt string) bool {
 	case ic.prod != nil:
 		text += fmt.Sprintf(": the signing CA of %s's TLS inspection", ic.prod.Product)
 	}
+	if t.CertsDecrypted {
+		text += " (TLS 1.3: read by decrypting the handshake with the key log)"
+	}
 	frames := nonZero([]uint64{t.ServerFrame, t.CertFrame})
 	ic.ev = append(ic.ev, Evidence{Text: text, Frames: frames, Filter: AndFrames(flt, frames...)})
 	ic.weights = append(ic.weights, w)
@@ -278,8 +281,12 @@ func (ic *icpt) alertSignal(flt string) bool {
 			w = min(w, Medium) // the chain was not seen
 		}
 		frames := nonZero([]uint64{t.CertFrame, al.Frame})
+		how := ""
+		if al.Decrypted {
+			how = " (encrypted; read with the key log)"
+		}
 		ic.ev = append(ic.ev, Evidence{
-			Text:   fmt.Sprintf("the client rejected the certificate: it sent a fatal %s alert in frame %d", tlsmsg.AlertDescriptionName(al.Description), al.Frame),
+			Text:   fmt.Sprintf("the client rejected the certificate: it sent a fatal %s alert in frame %d%s", tlsmsg.AlertDescriptionName(al.Description), al.Frame, how),
 			Frames: frames, Filter: AndFrames(flt, frames...),
 			Values: []Value{{Name: "alert", Num: float64(al.Description)}},
 		})
