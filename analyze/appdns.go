@@ -93,8 +93,6 @@ type dnsKey struct {
 	name string
 }
 
-func newDNSState() *dnsState { return &dnsState{} }
-
 func (s *dnsState) finish(info *DNSInfo) {
 	for i := range info.Queries {
 		if info.Queries[i].Frame != 0 && !info.Queries[i].Answered() {

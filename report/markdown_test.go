@@ -5,19 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/qadiag/qadiag/analyze"
 	"github.com/qadiag/qadiag/analyze/diagnose"
 	"github.com/qadiag/qadiag/decode"
+	"github.com/qadiag/qadiag/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files that differ (review every diff)")
 
 const scenarioDir = "../testdata/pcaps/scenarios"
 
@@ -86,28 +83,10 @@ func render(t *testing.T, fn renderFunc, r *analyze.Result, v *diagnose.Verdict)
 	return a.String()
 }
 
-// compareGolden compares out with testdata/golden/name; with -update it
-// rewrites the file when they differ.
+// compareGolden compares out with testdata/golden/name (see internal/golden).
 func compareGolden(t *testing.T, name, out string) {
 	t.Helper()
-	golden := filepath.Join("testdata", "golden", name)
-	want, err := os.ReadFile(golden)
-	if *update && string(want) != out {
-		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("updated %s", golden)
-		return
-	}
-	if err != nil {
-		t.Fatalf("%v (run go test ./report -update and review the new file)", err)
-	}
-	if diff := cmp.Diff(string(want), out); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", golden, diff)
-	}
+	golden.Check(t, filepath.Join("testdata", "golden", name), out)
 }
 
 // TestGoldenMarkdown renders every scenario as Markdown against the

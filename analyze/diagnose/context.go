@@ -45,8 +45,6 @@ type Context struct {
 	qaList        []QAFlow
 	quality       []string
 	qualityFactor float64
-	// index of TCP/UDP streams as Wireshark numbers them
-	stream map[int]int
 	// Flows by server address and by the names they were for (SNI and
 	// DNS, lower case), so that differential checks ("does another flow to
 	// this address work?") cost a lookup, not a pass over every flow.
@@ -59,10 +57,9 @@ type Context struct {
 
 // NewContext classifies the flows of res.
 func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
-	c := &Context{Res: res, Cat: cat, Flows: res.Flows, qa: make([]*QAFlow, len(res.Flows)+1), stream: map[int]int{}, qualityFactor: 1,
+	c := &Context{Res: res, Cat: cat, Flows: res.Flows, qa: make([]*QAFlow, len(res.Flows)+1), qualityFactor: 1,
 		byAddr: map[netip.Addr][]*analyze.Flow{}, byName: map[string][]*analyze.Flow{},
 		helloWorked: map[netip.AddrPort]map[string]*analyze.Flow{}}
-	var tcp, udp int
 	for _, f := range res.Flows {
 		c.byAddr[f.Server.Addr()] = append(c.byAddr[f.Server.Addr()], f)
 		if f.TLS != nil && f.TLS.SNI != "" {
@@ -80,11 +77,6 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 		}
 		for _, n := range f.Names {
 			c.addName(n.Name, f)
-		}
-		if f.Proto == decode.ProtoTCP {
-			c.stream[f.ID], tcp = tcp, tcp+1
-		} else {
-			c.stream[f.ID], udp = udp, udp+1
 		}
 		if q, ok := c.classify(f); ok {
 			q.ID = f.ID
@@ -342,17 +334,6 @@ func FlowFilter(f *analyze.Flow) string {
 	}
 	return fmt.Sprintf("%s.addr==%s && %s.addr==%s && %s.port==%d && %s.port==%d", ip, f.Client.Addr(), ip, f.Server.Addr(),
 		tp, f.Client.Port(), tp, f.Server.Port())
-}
-
-// StreamFilter is Wireshark's "tcp.stream eq N" (or udp) for the flow,
-// counting flows of the protocol in order of their first frame as
-// Wireshark does.
-func (c *Context) StreamFilter(f *analyze.Flow) string {
-	tp := "tcp"
-	if f.Proto == decode.ProtoUDP {
-		tp = "udp"
-	}
-	return fmt.Sprintf("%s.stream eq %d", tp, c.stream[f.ID])
 }
 
 // AndFrames narrows a flow filter to some of its frames.

@@ -4,18 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/qadiag/qadiag/analyze"
+	"github.com/qadiag/qadiag/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files that differ (review every diff)")
 
 const pcapDir = "../../testdata/pcaps"
 
@@ -53,24 +50,7 @@ func TestGoldenFlows(t *testing.T) {
 				if format == "json" && !json.Valid([]byte(out)) {
 					t.Fatalf("invalid JSON:\n%s", out)
 				}
-				golden := filepath.Join("testdata", "golden", name)
-				want, err := os.ReadFile(golden)
-				if *update && string(want) != out {
-					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					t.Logf("updated %s", golden)
-					return
-				}
-				if err != nil {
-					t.Fatalf("%v (run go test ./cmd/qadiag -update and review the new file)", err)
-				}
-				if diff := cmp.Diff(string(want), out); diff != "" {
-					t.Errorf("%s differs (-want +got):\n%s", golden, diff)
-				}
+				golden.Check(t, filepath.Join("testdata", "golden", name), out)
 			})
 		}
 	}
@@ -107,27 +87,9 @@ func TestGoldenAnalyze(t *testing.T) {
 						t.Errorf("exit code %d, want %d", code, want)
 					}
 				}
-				compareGolden(t, filepath.Join("testdata", "golden", name), out)
+				golden.Check(t, filepath.Join("testdata", "golden", name), out)
 			})
 		}
-	}
-}
-
-func compareGolden(t *testing.T, golden, out string) {
-	t.Helper()
-	want, err := os.ReadFile(golden)
-	if *update && string(want) != out {
-		if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("updated %s", golden)
-		return
-	}
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/qadiag -update and review the new file)", err)
-	}
-	if diff := cmp.Diff(string(want), out); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", golden, diff)
 	}
 }
 
