@@ -59,7 +59,6 @@ type appState struct {
 	dnsVal dnsState
 	// tcpBuf gathers DNS or STUN messages over TCP per direction.
 	tcpBuf [2][]byte
-	off    bool  // nothing more to parse on this flow
 	probes int   // UDP datagrams seen before the protocol was known
 	now    int64 // the current packet's time, Unix nanoseconds
 	// frame is the current packet's frame while its segment is
@@ -177,7 +176,7 @@ func (t *Table) app(f *Flow, dir Direction, fr *decode.Frame, p *decode.Packet, 
 			}
 		}
 	}
-	if a.off {
+	if a.f.appOff {
 		return
 	}
 	if p.Proto == decode.ProtoUDP {
@@ -196,7 +195,6 @@ func (t *Table) app(f *Flow, dir Direction, fr *decode.Frame, p *decode.Packet, 
 
 // stop ends parsing on the flow but keeps what was found.
 func (a *appState) stop() {
-	a.off = true
 	a.f.appOff = true
 	for d := range a.tcp {
 		a.tcp[d].Flush(discard{})
@@ -208,7 +206,7 @@ func (a *appState) stop() {
 
 // data receives reassembled TCP bytes.
 func (a *appState) data(dir Direction, b []byte, frame uint64) {
-	if a.off {
+	if a.f.appOff {
 		return
 	}
 	if a.f.App == "" {
@@ -244,7 +242,7 @@ func (a *appState) data(dir Direction, b []byte, frame uint64) {
 // pending parses the bytes a direction gathered while the protocol was not
 // known.
 func (a *appState) pending(dir Direction) {
-	if b := a.sniff[dir]; len(b) > 0 && !a.off {
+	if b := a.sniff[dir]; len(b) > 0 && !a.f.appOff {
 		a.sniff[dir] = nil
 		now := a.now
 		a.now = a.sniffNow[dir]
@@ -269,7 +267,7 @@ func (a *appState) decideShort() {
 
 // parse hands bytes of a direction to the flow's protocol parser.
 func (a *appState) parse(dir Direction, b []byte, frame uint64) {
-	if a.off {
+	if a.f.appOff {
 		return
 	}
 	if a.skipped[dir] {
@@ -291,7 +289,7 @@ func (a *appState) parse(dir Direction, b []byte, frame uint64) {
 // gap handles n bytes lost from one direction (0: an unknown number).
 func (a *appState) gap(dir Direction, n uint32) {
 	switch {
-	case a.off:
+	case a.f.appOff:
 	case a.f.App == "":
 		// The first bytes are missing: decide on what follows.
 		a.sniff[dir] = nil
@@ -377,13 +375,13 @@ func (f *Flow) finishApp() {
 	}
 	a.frame = 0 // flushed pieces keep their own frames
 	for d := range a.tcp {
-		if !a.off {
+		if !a.f.appOff {
 			a.tcp[d].Flush(&a.sinks[d])
 		}
 		st := a.tcp[d].Stats()
 		f.Dir[d].StreamGaps = int(st.Lost)
 	}
-	if !a.off && f.Proto == decode.ProtoTCP {
+	if !a.f.appOff && f.Proto == decode.ProtoTCP {
 		a.decideShort()
 	}
 	if a.tls != nil && f.TLS != nil {
