@@ -91,7 +91,7 @@ const maxSecrets = 16 << 20
 type Reader struct {
 	info        Info
 	secretBytes int
-	cr          countingReader
+	cr          *countingReader
 	br          *bufio.Reader
 	pcap        *pcapgo.Reader
 	records     pcapRecords
@@ -125,8 +125,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // file too.
 func NewReader(r io.Reader) (*Reader, error) {
 	rd := &Reader{next: 1, drops: map[int]uint64{}}
-	rd.cr.r = r
-	rd.br = bufio.NewReaderSize(&rd.cr, bufSize)
+	rd.cr = &countingReader{r: r}
+	rd.br = bufio.NewReaderSize(rd.cr, bufSize)
 	magic, err := rd.br.Peek(4)
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, zerr := gzip.NewReader(rd.br)
@@ -135,8 +135,12 @@ func NewReader(r io.Reader) (*Reader, error) {
 		}
 		// Offsets count bytes of the decompressed stream from here on.
 		rd.info.Gzip = true
-		rd.cr = countingReader{r: zr}
-		rd.br = bufio.NewReaderSize(&rd.cr, bufSize)
+		// A new counter for the decompressed bytes: the gzip reader reads
+		// the first buffer, which reads the first counter, so that one
+		// must stay as it is (overwriting it in place made the two read
+		// from each other without end once the first buffer ran dry).
+		rd.cr = &countingReader{r: zr}
+		rd.br = bufio.NewReaderSize(rd.cr, bufSize)
 		magic, err = rd.br.Peek(4)
 	}
 	if err != nil {

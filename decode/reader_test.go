@@ -2,9 +2,11 @@ package decode_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -481,5 +483,39 @@ func TestCorpusReadsWithoutError(t *testing.T) {
 		if err != nil {
 			t.Logf("%s: %d frames, then %v", name, len(offs), err)
 		}
+	}
+}
+
+// TestGzipLargerThanBuffer reads a gzip'd capture whose compressed bytes
+// exceed the read buffer, whole and cut short: every frame comes out, and
+// a cut file gives the frames before the cut and a truncation error (the
+// compressed and decompressed readers once fed each other without end
+// when the first buffer ran dry).
+func TestGzipLargerThanBuffer(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 7))
+	frames := make([][]byte, 2000)
+	for i := range frames {
+		f := make([]byte, 1500) // random bytes: gzip cannot shrink them
+		for j := range f {
+			f[j] = byte(rnd.Uint32())
+		}
+		frames[i] = f
+	}
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	if _, err := zw.Write(buildPcap(t, false, frames)); err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	if z.Len() < 2<<20 {
+		t.Fatalf("compressed capture of %d bytes: not larger than the buffer", z.Len())
+	}
+	offs, err := readAll(t, z.Bytes())
+	if err != nil || len(offs) != len(frames) {
+		t.Fatalf("whole: %d frames, %v", len(offs), err)
+	}
+	offs, err = readAll(t, z.Bytes()[:z.Len()*2/3])
+	if !errors.Is(err, decode.ErrTruncated) || len(offs) < len(frames)/2 || len(offs) >= len(frames) {
+		t.Fatalf("cut: %d frames, %v; want most frames and ErrTruncated", len(offs), err)
 	}
 }
