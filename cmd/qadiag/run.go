@@ -274,7 +274,12 @@ type analysis struct {
 func analyzeOne(ctx context.Context, path string, opt *options, stderr io.Writer) (*analyze.Result, *diagnose.Verdict, int) {
 	res, readErr := readCapture(ctx, path, opt)
 	if res == nil {
-		fmt.Fprintf(stderr, "qadiag: %v\n", readErr)
+		fmt.Fprintf(stderr, "qadiag: %v\n", readErr) // names the file (os.PathError)
+		return nil, nil, exitUnreadable
+	}
+	if errors.Is(readErr, decode.ErrNotCapture) {
+		// Not a capture at all: a verdict about it would mislead.
+		fmt.Fprintf(stderr, "qadiag: %s: %v\n", path, readErr)
 		return nil, nil, exitUnreadable
 	}
 	v := diagnose.Diagnose(res, opt.catalog)

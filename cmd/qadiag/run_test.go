@@ -131,6 +131,7 @@ func TestExitCodes(t *testing.T) {
 		{"analyze several, worst status", []string{"-f", "json", good, filepath.Join(pcapDir, "scenarios", "proxy_blocking-403.pcap")}, exitFault, `"cause": "proxy_blocking"`, ""},
 		{"analyze damaged", []string{filepath.Join(pcapDir, "damaged-cut-mid-record.pcap")}, exitUnreadable, "VERDICT", "capture truncated"},
 		{"analyze no capture", []string{"analyze"}, exitUsage, "", "at least one capture"},
+		{"analyze not a capture", []string{"analyze", "run_test.go"}, exitUnreadable, "", "run_test.go: decode: frame 1 at offset 0x0: file header: not a pcap or pcapng capture"},
 		{"endpoints missing", []string{"--endpoints", "nope.json", good}, exitUsage, "", "nope.json"},
 		{"markdown", []string{"-f", "markdown", filepath.Join(pcapDir, "scenarios", "proxy_blocking-403.pcap")}, exitFault, "- [ ] ", ""},
 		{"html", []string{"-f", "html", filepath.Join(pcapDir, "scenarios", "proxy_blocking-403.pcap")}, exitFault, "<svg", ""},
