@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/qadiag/qadiag/analyze"
-	"github.com/qadiag/qadiag/analyze/catalog"
 	"github.com/qadiag/qadiag/decode/decodetest"
 )
 
@@ -150,7 +149,7 @@ func TestCorpusTLSCauses(t *testing.T) {
 				t.Errorf("%s: %s %.3f with the built-in catalog\n%s", name, f.Cause, f.Score, describe(v))
 			}
 		}
-		v = Diagnose(res, everythingQA(t, res))
+		v = Diagnose(res, stressCatalog(t, res))
 		var got []string
 		for _, f := range v.Findings {
 			if slices.Contains(mine, f.Cause) {
@@ -164,32 +163,6 @@ func TestCorpusTLSCauses(t *testing.T) {
 			t.Errorf("%s: %v, verdict %s; want %+v\n%s", name, got, v.Cause, w, describe(v))
 		}
 	}
-}
-
-// everythingQA extends the built-in catalog with every TLS name of res and
-// every TCP/443 address, all broad.
-func everythingQA(t *testing.T, res *analyze.Result) *catalog.Catalog {
-	t.Helper()
-	entries := []string{
-		`{"prefix": "0.0.0.0/0", "ports": ["tcp/443"], "role": "service", "broad": true, "source": "test"}`,
-		`{"prefix": "::/0", "ports": ["tcp/443"], "role": "service", "broad": true, "source": "test"}`,
-	}
-	seen := map[string]bool{}
-	for _, f := range res.Flows {
-		if f.TLS == nil || !strings.Contains(f.TLS.SNI, ".") {
-			continue
-		}
-		sni := strings.ToLower(strings.TrimSuffix(f.TLS.SNI, "."))
-		if !seen[sni] {
-			seen[sni] = true
-			entries = append(entries, fmt.Sprintf(`{"host": %q, "ports": ["tcp/443"], "role": "service", "required": true, "broad": true, "source": "test"}`, sni))
-		}
-	}
-	extra, err := catalog.Load(strings.NewReader(`{"version": 1, "entries": [` + strings.Join(entries, ",") + `]}`))
-	if err != nil {
-		t.Fatalf("%s: %v", res.Capture.File, err)
-	}
-	return catalog.Default().Merge(extra)
 }
 
 // tlReadFile reads a capture, keeping the partial result of a damaged one.
