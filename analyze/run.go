@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -77,7 +78,10 @@ type Options struct {
 // ReadWith is Read with Options.
 func ReadWith(ctx context.Context, r io.Reader, name string, opts Options) (*Result, error) {
 	res := &Result{SchemaVersion: SchemaVersion, Capture: Capture{File: name}}
-	rd, err := decode.NewReader(r)
+	// Frames are read in place from a mapped file (no copy through the
+	// read buffer); the loop below then runs under SetPanicOnFault so that
+	// a file truncated under the mapping ends the read with an error.
+	rd, err := decode.NewReaderWith(r, decode.ReaderOptions{InPlace: true})
 	if err != nil {
 		var de *decode.Error
 		if errors.As(err, &de) {
@@ -86,73 +90,17 @@ func ReadWith(ctx context.Context, r io.Reader, name string, opts Options) (*Res
 		res.Capture.Warnings = append(res.Capture.Warnings, "the file could not be read as a capture: "+err.Error())
 		return res, err
 	}
-	var (
-		fr       decode.Frame
-		pkt      decode.Packet
-		dec      = decode.NewDecoder()
-		table    = NewTable()
-		secrets  int
-		links    = map[layers.LinkType]bool{}
-		lastLink layers.LinkType
-		c        = &res.Capture
-	)
+	cr := &capReader{rd: rd, dec: decode.NewDecoder(), table: NewTable(), c: &res.Capture, links: map[layers.LinkType]bool{}}
+	table, c := cr.table, cr.c
 	table.shared.keyLog = opts.KeyLog
 	table.MaxFlows = opts.MaxFlows
-	for {
-		if n := rd.SecretBlocks(); n > secrets {
-			// Decryption secrets inside the capture: use them from here on.
-			if table.shared.keyLog == nil {
-				table.shared.keyLog, _ = tlskeys.ParseKeyLog(strings.NewReader(""))
-			}
-			for _, body := range rd.Info().Secrets[secrets:n] {
-				for _, w := range table.shared.keyLog.AddPcapngSecrets(body) {
-					c.Warnings = append(c.Warnings, "decryption secrets block: "+w.String())
-				}
-			}
-			secrets = n
-		}
-		if c.Packets&0xffff == 0 && ctx.Err() != nil {
-			err = ctx.Err()
-			break
-		}
-		if err = rd.Next(&fr); err != nil {
-			break
-		}
-		if c.Packets == 0 {
-			c.First = fr.Time
-		}
-		c.Packets++
-		c.Bytes += uint64(fr.OrigLen)
-		if fr.LinkType == decode.LinkTypeCustomBlock {
-			c.Undecoded++
-			continue
-		}
-		c.Last = fr.Time
-		if fr.LinkType != lastLink || c.Packets == 1 {
-			links[fr.LinkType], lastLink = true, fr.LinkType
-		}
-		if fr.CapLen < fr.OrigLen {
-			c.SnapTruncated++
-		}
-		dec.Decode(&fr, &pkt)
-		if pkt.IPVersion == 0 {
-			c.Undecoded++
-		}
-		if pkt.Malformed != nil {
-			c.Malformed++
-		}
-		if pkt.Transport {
-			table.Add(&fr, &pkt)
-		} else if pkt.Inner.Valid && !table.ICMP(&fr, &pkt) {
-			c.ICMPUnmatched++
-		}
-	}
+	err = cr.loop(ctx)
 	if err == io.EOF {
 		err = nil
 	}
 	info := rd.Info()
 	c.Format, c.Gzip, c.Snaplen, c.Dropped = info.Format.String(), info.Gzip, info.Snaplen, info.Dropped
-	for lt := range links {
+	for lt := range cr.links {
 		c.LinkTypes = append(c.LinkTypes, LinkTypeName(lt))
 	}
 	slices.Sort(c.LinkTypes)
@@ -168,6 +116,88 @@ func ReadWith(ctx context.Context, r io.Reader, name string, opts Options) (*Res
 	}
 	c.Warnings = append(c.Warnings, captureWarnings(c, info)...)
 	return res, err
+}
+
+// capReader is the state of one pass over a capture.
+type capReader struct {
+	rd       *decode.Reader
+	fr       decode.Frame
+	pkt      decode.Packet
+	dec      *decode.Decoder
+	table    *Table
+	c        *Capture
+	secrets  int // decryption secrets blocks used so far
+	links    map[layers.LinkType]bool
+	lastLink layers.LinkType
+}
+
+// loop reads frames until the end of the capture (io.EOF), an error, or ctx
+// is done, and hands each to the decoder and the flow table. Frames may lie
+// in a mapped file (decode.ReaderOptions.InPlace): a fault on touching one,
+// from a file truncated under the mapping, ends the loop with an error that
+// names the frame; everything before it stays analysed.
+func (cr *capReader) loop(ctx context.Context) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if v := recover(); v != nil {
+			ferr := decode.FaultError(v)
+			if ferr == nil {
+				panic(v)
+			}
+			err = &decode.Error{Frame: cr.fr.Number, Offset: cr.fr.Offset, What: "pcap record", Err: ferr}
+		}
+	}()
+	rd, fr, pkt, dec, table, c := cr.rd, &cr.fr, &cr.pkt, cr.dec, cr.table, cr.c
+	for {
+		if n := rd.SecretBlocks(); n > cr.secrets {
+			// Decryption secrets inside the capture: use them from here on.
+			if table.shared.keyLog == nil {
+				table.shared.keyLog, _ = tlskeys.ParseKeyLog(strings.NewReader(""))
+			}
+			for _, body := range rd.Info().Secrets[cr.secrets:n] {
+				for _, w := range table.shared.keyLog.AddPcapngSecrets(body) {
+					c.Warnings = append(c.Warnings, "decryption secrets block: "+w.String())
+				}
+			}
+			cr.secrets = n
+		}
+		if c.Packets&0xffff == 0 && ctx.Err() != nil {
+			err = ctx.Err()
+			break
+		}
+		if err = rd.Next(fr); err != nil {
+			break
+		}
+		if c.Packets == 0 {
+			c.First = fr.Time
+		}
+		c.Packets++
+		c.Bytes += uint64(fr.OrigLen)
+		if fr.LinkType == decode.LinkTypeCustomBlock {
+			c.Undecoded++
+			continue
+		}
+		c.Last = fr.Time
+		if fr.LinkType != cr.lastLink || c.Packets == 1 {
+			cr.links[fr.LinkType], cr.lastLink = true, fr.LinkType
+		}
+		if fr.CapLen < fr.OrigLen {
+			c.SnapTruncated++
+		}
+		dec.Decode(fr, pkt)
+		if pkt.IPVersion == 0 {
+			c.Undecoded++
+		}
+		if pkt.Malformed != nil {
+			c.Malformed++
+		}
+		if pkt.Transport {
+			table.Add(fr, pkt)
+		} else if pkt.Inner.Valid && !table.ICMP(fr, pkt) {
+			c.ICMPUnmatched++
+		}
+	}
+	return err
 }
 
 func captureWarnings(c *Capture, info decode.Info) []string {

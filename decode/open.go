@@ -65,6 +65,31 @@ func (m *mapped) Read(p []byte) (n int, err error) {
 	return n, nil
 }
 
+// releaseBefore releases, in steps of releaseEvery, the pages of the mapping
+// more than releaseEvery bytes before off, for a Reader that hands out
+// records in place. (Released pages of a shared file mapping read back the
+// same if touched again; releasing only trims the resident set.)
+func (m *mapped) releaseBefore(off int64) {
+	if m.release == nil || off-int64(m.released) < 2*releaseEvery {
+		return
+	}
+	end := int(off-releaseEvery) &^ (releaseEvery - 1)
+	m.release(m.data[m.released:end])
+	m.released = end
+}
+
+// FaultError turns the value recovered from a memory fault, under
+// debug.SetPanicOnFault, into an error wrapping ErrFileChanged: the only
+// fault reading a capture can cause is touching a mapped page whose file
+// another process truncated. Any other value gives nil, and the caller
+// panics again with it.
+func FaultError(v any) error {
+	if e, ok := v.(interface{ Addr() uintptr }); ok {
+		return fmt.Errorf("%w (memory fault at %#x: the file is shorter than when it was opened)", ErrFileChanged, e.Addr())
+	}
+	return nil
+}
+
 func (m *mapped) Close() error {
 	if m.data == nil {
 		return nil

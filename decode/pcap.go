@@ -30,13 +30,17 @@ type pcapRecords struct {
 	win     []byte
 	used    int
 	readErr error // why the last Peek came back short: io.EOF or a read error
+	// inPlace is the mapping the records are sliced from when the Reader
+	// reads in place (ReaderOptions.InPlace): then win is the rest of the
+	// file and is never refilled.
+	inPlace *mapped
 }
 
 // window returns at least n unread bytes when the file has them, fewer at its
 // end. n must not exceed bufSize.
 func (r *Reader) window(n int) []byte {
 	pr := &r.records
-	if len(pr.win) >= n {
+	if len(pr.win) >= n || pr.inPlace != nil {
 		return pr.win
 	}
 	_, _ = r.br.Discard(pr.used)
@@ -77,7 +81,7 @@ func (r *Reader) nextRecord(f *Frame) error {
 		return fmt.Errorf("%w: capture length exceeds original packet length: %d > %d", ErrCorrupt, caplen, origlen)
 	}
 	n := int(caplen)
-	if 16+n <= bufSize {
+	if 16+n <= bufSize || pr.inPlace != nil {
 		rec := r.window(16 + n)
 		if len(rec) < 16+n {
 			if pr.readErr != nil && pr.readErr != io.EOF {

@@ -124,6 +124,26 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // neither pcap nor pcapng gives an *Error wrapping ErrNotCapture; an empty
 // file too.
 func NewReader(r io.Reader) (*Reader, error) {
+	return NewReaderWith(r, ReaderOptions{})
+}
+
+// ReaderOptions tune NewReaderWith.
+type ReaderOptions struct {
+	// InPlace lets a Reader over a file opened by OpenFile, when the file is
+	// mapped and is an uncompressed classic pcap, hand out each frame's
+	// bytes where they lie in the mapping instead of copying them through
+	// its buffer first: a copy of the whole file less, and frames stay
+	// valid for at least 32 MiB of reading after their own. The price: a
+	// file that another process truncates while it is read then faults
+	// wherever a frame's bytes are touched, not inside the Reader, so the
+	// caller must run its whole reading loop under debug.SetPanicOnFault
+	// and turn a recovered fault into an error with FaultError
+	// (analyze.ReadWith does).
+	InPlace bool
+}
+
+// NewReaderWith is NewReader with options.
+func NewReaderWith(r io.Reader, opts ReaderOptions) (*Reader, error) {
 	rd := &Reader{next: 1, drops: map[int]uint64{}}
 	rd.cr = &countingReader{r: r}
 	rd.br = bufio.NewReaderSize(rd.cr, bufSize)
@@ -148,7 +168,16 @@ func NewReader(r io.Reader) (*Reader, error) {
 	}
 	switch binary.LittleEndian.Uint32(magic) {
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
-		return rd, rd.openPcap()
+		if err := rd.openPcap(); err != nil {
+			return rd, err
+		}
+		if m, ok := r.(*mapped); ok && opts.InPlace && !rd.info.Gzip {
+			// The buffer has copied the start of the file; records are
+			// sliced from the mapping from the first one on.
+			rd.records.inPlace = m
+			rd.records.win, rd.records.used, rd.records.readErr = m.data[rd.offset:], 0, io.EOF
+		}
+		return rd, nil
 	case 0x0a0d0d0a:
 		return rd, rd.openPcapNG()
 	}
@@ -249,6 +278,9 @@ func (r *Reader) nextPcap(f *Frame) error {
 	}
 	f.Offset = r.offset
 	r.offset += 16 + int64(f.CapLen)
+	if m := r.records.inPlace; m != nil {
+		m.releaseBefore(f.Offset) // keeps the frame's own pages
+	}
 	f.Interface = 0
 	f.LinkType = r.link
 	f.Comments = 0
