@@ -9,6 +9,7 @@ import (
 
 	"github.com/qadiag/qadiag/decode"
 	"github.com/qadiag/qadiag/internal/benchgen"
+	"github.com/qadiag/qadiag/internal/gcfloor"
 )
 
 // BenchmarkRead measures the whole path a capture takes through Read:
@@ -40,6 +41,7 @@ import (
 func BenchmarkRead(b *testing.B) {
 	for _, format := range []string{"pcap", "pcapng"} {
 		b.Run(format, func(b *testing.B) {
+			defer gcfloor.Set(gcfloor.Floor)() // the collector policy of the command (cmd/qadiag)
 			c := benchCapture(b, format)
 			b.SetBytes(c.size)
 			b.ReportAllocs()
@@ -73,6 +75,7 @@ func BenchmarkRead(b *testing.B) {
 func BenchmarkFlows(b *testing.B) {
 	for _, format := range []string{"pcap", "pcapng"} {
 		b.Run(format, func(b *testing.B) {
+			defer gcfloor.Set(gcfloor.Floor)() // the collector policy of the command (cmd/qadiag)
 			c := benchCapture(b, format)
 			b.SetBytes(c.size)
 			b.ReportAllocs()

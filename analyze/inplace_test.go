@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,24 +17,12 @@ import (
 // (frames in place) and from a plain stream (frames copied through the read
 // buffer): the flows must be the same.
 func TestReadInPlaceMatchesStream(t *testing.T) {
-	var buf bytes.Buffer
-	if _, err := benchgen.Generate(&buf, benchgen.Config{Seed: 3, Flows: 300}); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "c.pcap")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := decode.OpenFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
+	data, path, rc := openGenerated(t)
 	mapped, err := Read(context.Background(), rc, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	streamed, err := Read(context.Background(), bytes.NewReader(buf.Bytes()), path)
+	streamed, err := Read(context.Background(), bytes.NewReader(data), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,22 +44,10 @@ func TestReadInPlaceMatchesStream(t *testing.T) {
 // frames past the new end fault when touched, and Read must turn that into
 // an error naming the frame, keeping what it read before, not crash.
 func TestReadTruncatedUnderMapping(t *testing.T) {
-	var buf bytes.Buffer
-	if _, err := benchgen.Generate(&buf, benchgen.Config{Seed: 3, Flows: 300}); err != nil {
-		t.Fatal(err)
+	data, path, rc := openGenerated(t)
+	if len(data) < 4<<20 {
+		t.Fatalf("generated capture is %d bytes; the test needs more than the 1 MiB read buffer", len(data))
 	}
-	if buf.Len() < 4<<20 {
-		t.Fatalf("generated capture is %d bytes; the test needs more than the 1 MiB read buffer", buf.Len())
-	}
-	path := filepath.Join(t.TempDir(), "c.pcap")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := decode.OpenFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
 	if _, ok := rc.(interface{ Name() string }); ok {
 		t.Skip("SKIP: files are not mapped on this platform")
 	}
@@ -89,4 +66,24 @@ func TestReadTruncatedUnderMapping(t *testing.T) {
 		t.Errorf("fault at offset %d, want between the first buffer (1 MiB) and the new end (2 MiB)", de.Offset)
 	}
 	t.Log(err)
+}
+
+// openGenerated writes a small generated capture (about 6 MB) to a file and
+// opens it with decode.OpenFile, closed when the test ends.
+func openGenerated(t *testing.T) ([]byte, string, io.ReadCloser) {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := benchgen.Generate(&buf, benchgen.Config{Seed: 3, Flows: 300}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "c.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := decode.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rc.Close() })
+	return buf.Bytes(), path, rc
 }

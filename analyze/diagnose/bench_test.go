@@ -9,6 +9,7 @@ import (
 	"github.com/qadiag/qadiag/analyze"
 	"github.com/qadiag/qadiag/decode"
 	"github.com/qadiag/qadiag/internal/benchgen"
+	"github.com/qadiag/qadiag/internal/gcfloor"
 )
 
 // BenchmarkAnalyze measures the whole analysis a user runs: reading,
@@ -34,6 +35,7 @@ func BenchmarkAnalyze(b *testing.B) {
 	}
 	for _, format := range []string{"pcap", "pcapng"} {
 		b.Run(format, func(b *testing.B) {
+			defer gcfloor.Set(gcfloor.Floor)() // the collector policy of the command (cmd/qadiag)
 			c, err := benchgen.Cached(dir, benchgen.Config{Seed: 1, Flows: flows, Format: format})
 			if err != nil {
 				b.Fatal(err)
