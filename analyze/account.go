@@ -93,10 +93,13 @@ func (f *Flow) tcp(dir Direction, fr *decode.Frame, p *decode.Packet, now int64)
 	}
 	if len(p.Payload) > 0 {
 		f.mark(dir, 'd')
-		if d.RSTs > 0 && f.DataAfterReset == 0 && !rst {
+		// The 'r' letter is this side's first reset: the history bits
+		// share the flow's first cache line, its counters do not.
+		if f.hseen[dir]&(1<<('r'-'a')) != 0 && f.DataAfterReset == 0 && !rst {
 			f.DataAfterReset = fr.Number
 		}
-		d.MaxPayload = max(d.MaxPayload, len(p.Payload))
+		h := &f.hot[dir]
+		h.maxPayload = max(h.maxPayload, uint32(len(p.Payload)))
 	}
 	if p.Window == 0 && !syn && !rst && !fin {
 		d.ZeroWindows++

@@ -64,10 +64,11 @@ type dirHot struct {
 	lastFrame               uint64
 	last                    int64  // Unix nanoseconds
 	nextSeq                 uint32 // one past the highest sequence number sent
+	maxPayload              uint32
 	haveSeq                 bool
 	ttlMin, ttlMax          uint8
-	ipidLast                uint16
 	ttlLast                 uint8
+	ipidLast                uint16
 }
 
 // Reset is one TCP reset as seen on the wire, with what the detectors compare
@@ -139,6 +140,15 @@ type Flow struct {
 	closed   bool
 	appOff   bool // nothing more for the application layer: not read per packet from app
 	hot      [2]dirHot
+	app      *appState // parsing state while the flow is live
+
+	// MaxIdle is the longest silence between two consecutive packets of the
+	// flow, IdleAfterFrame the frame that ended it. (Here, next to the hot
+	// state, because every packet compares its gap with it.)
+	MaxIdle        time.Duration
+	IdleAfterFrame uint64
+	// Idle is the longest silence of idleGapMin or more, if any.
+	Idle *IdleGap
 
 	ID     int   // 1-based position in the result's flow list
 	Proto  uint8 // decode.ProtoTCP or decode.ProtoUDP
@@ -170,13 +180,6 @@ type Flow struct {
 	// counts them all.
 	ICMP      []ICMPError
 	ICMPCount int
-	// Idle is the longest silence of idleGapMin or more, if any.
-	Idle *IdleGap
-
-	// MaxIdle is the longest silence between two consecutive packets of the
-	// flow, IdleAfterFrame the frame that ended it.
-	MaxIdle        time.Duration
-	IdleAfterFrame uint64
 
 	// App is the application protocol recognised by content: AppTLS,
 	// AppHTTP, AppSTUN, AppDNS, or "" for none.
@@ -189,8 +192,6 @@ type Flow struct {
 	// server's address, with the answering frame (answers before the flow
 	// began when there are any).
 	Names []NameSource
-
-	app *appState // parsing state while the flow is live
 }
 
 // History is Zeek's connection history string: upper case for the client,
@@ -212,6 +213,7 @@ func (f *Flow) finish() {
 		d, h := &f.Dir[i], &f.hot[i]
 		d.Packets, d.Bytes, d.Payload, d.LastFrame = h.packets, h.bytes, h.payload, h.lastFrame
 		d.TTLMin, d.TTLMax, d.IPIDLast = h.ttlMin, h.ttlMax, h.ipidLast
+		d.MaxPayload = int(h.maxPayload)
 		if h.packets > 0 {
 			d.Last = time.Unix(0, h.last).UTC()
 		}
