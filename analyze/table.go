@@ -150,6 +150,13 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 	f.account(dir, fr, p, now)
 	if !f.appOff && (len(p.Payload) > 0 || f.app != nil) && !t.flowsOnly {
 		t.app(f, dir, fr, p, now)
+		if f.appOff && f.app != nil {
+			// Parsing is over: the summaries are filled now, while the
+			// parser's state is still in the cache, and the state goes
+			// back to the pool for the next flow instead of waiting
+			// minutes of capture time for the flow to end.
+			f.finishApp()
+		}
 	}
 	if schedule || open && f.closed {
 		t.schedule(f)
