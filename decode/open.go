@@ -36,6 +36,11 @@ type mapped struct {
 	// stay in the page cache); nil where unsupported.
 	release  func([]byte)
 	released int
+	// populate maps pages ahead of the reader in one call (nil, or false
+	// returned, where the platform cannot); populated is where the pages
+	// mapped so end.
+	populate  func([]byte) bool
+	populated int
 }
 
 // releaseEvery is how much of the mapping is read between releases.
@@ -69,7 +74,20 @@ func (m *mapped) Read(p []byte) (n int, err error) {
 // more than releaseEvery bytes before off, for a Reader that hands out
 // records in place. (Released pages of a shared file mapping read back the
 // same if touched again; releasing only trims the resident set.)
+//
+// It also maps the next releaseEvery bytes ahead of off into the process
+// in one call where the platform can, so that reading them takes no page
+// fault: a fault for every 64 KiB of a 2 GB capture cost a tenth of a second
+// of system time.
 func (m *mapped) releaseBefore(off int64) {
+	if m.populate != nil && off+releaseEvery > int64(m.populated) && m.populated < len(m.data) {
+		end := min(int(off)&^(releaseEvery-1)+2*releaseEvery, len(m.data))
+		if m.populate(m.data[m.populated:end]) {
+			m.populated = end
+		} else {
+			m.populate = nil
+		}
+	}
 	if m.release == nil || off-int64(m.released) < 2*releaseEvery {
 		return
 	}
