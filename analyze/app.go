@@ -110,6 +110,11 @@ type appShared struct {
 	certs  *tlsmsg.CertCache
 	keyLog *tlskeys.KeyLog // nil: no decryption
 	ja4    *ja4Cache
+	// sni interns server names; lists shares the short lists every flow
+	// keeps (ALPN, offered versions, key share groups), which a capture's
+	// clients send the same over and over.
+	sni   tlsmsg.Names
+	lists listCache
 	// Parsing state of finished flows, for reuse: with thousands of
 	// handshakes a second, allocating it anew kept the garbage collector
 	// busy.
@@ -385,7 +390,7 @@ func (f *Flow) finishApp() {
 		a.decideShort()
 	}
 	if a.tls != nil && f.TLS != nil {
-		f.TLS.fill(&a.tls[0], &a.tls[1], a.t.shared.ja4)
+		f.TLS.fill(&a.tls[0], &a.tls[1], a.t.shared.ja4, &a.t.shared.lists)
 	}
 	if a.stun != nil {
 		a.stun.finish(f.STUN)

@@ -936,3 +936,66 @@ func TestJA4CacheIgnoresOrderAndGREASE(t *testing.T) {
 		t.Errorf("%d cache entries, want 2 (the shuffled hello shares the first)", len(c.m))
 	}
 }
+
+// TestAppTLSReusedParserState reads two TLS connections one after the
+// other: the first stops being parsed after its first application records,
+// so its parser state (streams, hello storage) goes back to the pool and
+// parses the second. The first flow's summary must not change with it, and
+// each must read as it does alone.
+func TestAppTLSReusedParserState(t *testing.T) {
+	other := netip.MustParseAddrPort("10.20.30.11:50001")
+	first := func(c *capture) {
+		s := decodetest.NewSession(testClient, testServer)
+		c.add(s.Handshake()...)
+		c.add(pieces(s, decodetest.ClientToServer, chromiumHello, 1440)...)
+		tls13Flight(c, s)
+		for range 3 { // past tlsFollowRecords both ways: parsing stops
+			c.add(s.Data(nil, decodetest.ServerToClient, decodetest.ApplicationData(300)))
+			c.add(s.Data(nil, decodetest.ClientToServer, decodetest.ApplicationData(200)))
+		}
+	}
+	second := func(c *capture) {
+		s := decodetest.NewSession(other, testServer)
+		c.add(s.Handshake()...)
+		o := decodetest.SchannelHello("other.example", nil)
+		o.ALPN = []string{"acme-tls/1"}
+		c.add(s.Data(nil, decodetest.ClientToServer, decodetest.ClientHello(o)))
+		tls13Flight(c, s)
+	}
+	both, alone1, alone2 := newCapture(), newCapture(), newCapture()
+	first(both)
+	second(both)
+	first(alone1)
+	second(alone2)
+	resBoth, res1, res2 := both.read(t), alone1.read(t), alone2.read(t)
+	for _, tc := range []struct {
+		server     netip.AddrPort
+		client     netip.AddrPort
+		alone      *Result
+		wantSNI    string
+		wantALPN   []string
+		wantGroups int
+	}{
+		{testServer, testClient, res1, testSNI, []string{"h2", "http/1.1"}, 3},
+		{testServer, other, res2, "other.example", []string{"acme-tls/1"}, 1},
+	} {
+		var got, want *Flow
+		for _, f := range resBoth.Flows {
+			if f.Client == tc.client {
+				got = f
+			}
+		}
+		want = tc.alone.Flows[0]
+		if got == nil || got.TLS == nil || want.TLS == nil {
+			t.Fatalf("client %v: no TLS summary", tc.client)
+		}
+		g, w := *got.TLS, *want.TLS
+		if g.SNI != tc.wantSNI || !slices.Equal(g.ALPN, tc.wantALPN) || len(g.KeyShareGroups) != tc.wantGroups {
+			t.Errorf("client %v: SNI %q ALPN %q groups %v, want %q %q and %d groups", tc.client, g.SNI, g.ALPN, g.KeyShareGroups, tc.wantSNI, tc.wantALPN, tc.wantGroups)
+		}
+		if g.SNI != w.SNI || !slices.Equal(g.ALPN, w.ALPN) || !slices.Equal(g.KeyShareGroups, w.KeyShareGroups) ||
+			!slices.Equal(g.OfferedVersions, w.OfferedVersions) || g.JA4 != w.JA4 || g.Ciphers != w.Ciphers {
+			t.Errorf("client %v: after another connection %+v\nalone %+v", tc.client, g, w)
+		}
+	}
+}

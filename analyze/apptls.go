@@ -82,6 +82,7 @@ func (a *appState) tlsStreams() *[2]tlsmsg.Stream {
 			a.tls = new([2]tlsmsg.Stream)
 		}
 		a.tls[0].Certs, a.tls[1].Certs = a.t.shared.certs, a.t.shared.certs
+		a.tls[0].Names, a.tls[1].Names = &a.t.shared.sni, &a.t.shared.sni
 		if kl := a.t.shared.keyLog; kl != nil {
 			tlsmsg.LinkDecryption(&a.tls[0], &a.tls[1], keyLogKeys{kl})
 		}
@@ -110,19 +111,16 @@ func (a *appState) tlsData(dir Direction, b []byte, frame uint64) {
 }
 
 // fill builds the summary from the two directions' streams.
-func (t *TLSInfo) fill(cs, ss *tlsmsg.Stream, ja4 *ja4Cache) {
+func (t *TLSInfo) fill(cs, ss *tlsmsg.Stream, ja4 *ja4Cache, lists *listCache) {
 	c, s := cs.Summary(), ss.Summary()
 	if ch := c.ClientHello; ch != nil {
-		t.SNI, t.ALPN, t.JA4, t.ECH = ch.SNI, ch.ALPN, ja4.get(ch), ch.ECH
-		// A copy: the hello's lists share one store, which need not outlive it.
-		t.Ciphers, t.KeyShareGroups = len(ch.CipherSuites), slices.Clone(ch.KeyShareGroups)
-		for _, v := range ch.SupportedVersions {
-			if !tlsmsg.IsGREASE(v) {
-				t.OfferedVersions = append(t.OfferedVersions, v)
-			}
-		}
+		// The hello's lists are the stream's storage, reused by the next
+		// connection: what the flow keeps comes from the shared lists.
+		t.SNI, t.ALPN, t.JA4, t.ECH = ch.SNI, lists.strings(ch.ALPN), ja4.get(ch), ch.ECH
+		t.Ciphers, t.KeyShareGroups = len(ch.CipherSuites), lists.uint16s(ch.KeyShareGroups, false)
+		t.OfferedVersions = lists.uint16s(ch.SupportedVersions, true)
 		if len(t.OfferedVersions) == 0 {
-			t.OfferedVersions = []uint16{ch.LegacyVersion}
+			t.OfferedVersions = lists.uint16s([]uint16{ch.LegacyVersion}, false)
 		}
 		t.ClientFrame = c.ClientHelloFrame
 	}
@@ -206,4 +204,83 @@ func (c *ja4Cache) get(ch *tlsmsg.ClientHello) string {
 		c.m[k] = j
 	}
 	return j
+}
+
+// listCache shares the short lists flows keep: one copy of each distinct
+// list, at most maxLists of them; longer or further lists are copied.
+// Flows must not modify what they get.
+type listCache struct {
+	u16     map[u16Key][]uint16
+	strs    map[string][]string
+	scratch []byte
+}
+
+const maxLists = 4096
+
+type u16Key struct {
+	n uint8
+	v [8]uint16
+}
+
+// uint16s returns a shared copy of vs, without GREASE values (RFC 8701)
+// when noGREASE is set. It keeps nil for nil: an absent list stays absent.
+func (c *listCache) uint16s(vs []uint16, noGREASE bool) []uint16 {
+	if vs == nil {
+		return nil
+	}
+	var k u16Key
+	for _, v := range vs {
+		if noGREASE && tlsmsg.IsGREASE(v) {
+			continue
+		}
+		if int(k.n) == len(k.v) {
+			return c.cloneU16(vs, noGREASE)
+		}
+		k.v[k.n] = v
+		k.n++
+	}
+	if l, ok := c.u16[k]; ok {
+		return l
+	}
+	l := slices.Clone(k.v[:k.n:k.n])
+	if len(c.u16) < maxLists {
+		if c.u16 == nil {
+			c.u16 = map[u16Key][]uint16{}
+		}
+		c.u16[k] = l
+	}
+	return l
+}
+
+func (c *listCache) cloneU16(vs []uint16, noGREASE bool) []uint16 {
+	out := make([]uint16, 0, len(vs))
+	for _, v := range vs {
+		if !noGREASE || !tlsmsg.IsGREASE(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// strings returns a shared copy of ss (nil for nil).
+func (c *listCache) strings(ss []string) []string {
+	if ss == nil {
+		return nil
+	}
+	key := c.scratch[:0]
+	for _, s := range ss {
+		key = append(append(key, s...), 0)
+	}
+	c.scratch = key
+	if l, ok := c.strs[string(key)]; ok {
+		return l
+	}
+	l := slices.Clone(ss)
+	if len(c.strs) < maxLists {
+		if c.strs == nil {
+			c.strs = map[string][]string{}
+		}
+		c.strs[string(key)] = l
+	}
+	return l
 }

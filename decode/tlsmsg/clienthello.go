@@ -52,64 +52,101 @@ type ClientHello struct {
 	// ECH reports whether the encrypted_client_hello extension (0xfe0d) is
 	// present.
 	ECH bool
+
+	// store keeps the lists' storage when a Stream parses hello after
+	// hello into one value (see parse).
+	store helloStore
+}
+
+type helloStore struct {
+	arena []uint16
+	exts  []uint16
+	alpn  []string
+	comp  []uint8
 }
 
 // ParseClientHello parses a ClientHello body: the handshake message without
 // its 4-byte header. The result does not alias body.
 func ParseClientHello(body []byte) (*ClientHello, error) {
-	s := cryptobyte.String(body)
-	// The uint16 lists of a hello (ciphers, versions, signature algorithms,
-	// groups: about 40 values from a browser) share one allocation, where
-	// one per list made hello parsing the most allocating step of a
-	// capture; a list that does not fit gets its own.
 	c := &ClientHello{}
-	arena := make([]uint16, 0, min(len(body)/2, 64))
-	var random []byte
-	var sessionID, suites, compression cryptobyte.String
-	if !s.ReadUint16(&c.LegacyVersion) || !s.ReadBytes(&random, 32) {
-		return nil, errorf(ErrMalformed, "client hello: truncated before legacy_session_id")
-	}
-	copy(c.Random[:], random)
-	// RFC 8446 4.1.2: opaque legacy_session_id<0..32>.
-	if !s.ReadUint8LengthPrefixed(&sessionID) || len(sessionID) > 32 {
-		return nil, errorf(ErrMalformed, "client hello: bad legacy_session_id")
-	}
-	c.SessionIDLen = len(sessionID)
-	if !s.ReadUint16LengthPrefixed(&suites) || !readUint16s(suites, &c.CipherSuites, &arena) {
-		return nil, errorf(ErrMalformed, "client hello: bad cipher_suites")
-	}
-	if !s.ReadUint8LengthPrefixed(&compression) {
-		return nil, errorf(ErrMalformed, "client hello: bad legacy_compression_methods")
-	}
-	c.CompressionMethods = append([]uint8{}, compression...)
-	if s.Empty() {
-		// RFC 5246 7.4.1.2: the extensions block is optional.
-		return c, nil
-	}
-	var exts cryptobyte.String
-	if !s.ReadUint16LengthPrefixed(&exts) {
-		return nil, errorf(ErrMalformed, "client hello: extensions length exceeds message")
-	}
-	if !s.Empty() {
-		return nil, errorf(ErrMalformed, "client hello: %d bytes after extensions", len(s))
-	}
-	c.Extensions = make([]uint16, 0, countExtensions(exts))
-	err := eachExtension(exts, "client hello", func(typ uint16, data cryptobyte.String) bool {
-		c.Extensions = append(c.Extensions, typ)
-		return c.extension(typ, data, &arena)
-	})
-	if err != nil {
+	if err := c.parse(body, nil); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
+// parse parses body into c, reusing the storage of c's lists (which must
+// no longer be in use) and taking the server name from names when set: a
+// Stream parses a capture's hundred thousand hellos with few allocations.
+func (c *ClientHello) parse(body []byte, names *Names) error {
+	st := c.store
+	// The uint16 lists of a hello (ciphers, versions, signature algorithms,
+	// groups: about 40 values from a browser) share one allocation, where
+	// one per list made hello parsing the most allocating step of a
+	// capture; a list that does not fit gets its own.
+	if cap(st.arena) == 0 {
+		st.arena = make([]uint16, 0, min(len(body)/2, 64))
+	}
+	*c = ClientHello{store: st}
+	arena := st.arena[:0]
+	defer func() {
+		// A list that did not fit started a larger arena: keep that one.
+		if cap(arena) > cap(st.arena) {
+			c.store.arena = arena
+		}
+	}()
+	s := cryptobyte.String(body)
+	var random []byte
+	var sessionID, suites, compression cryptobyte.String
+	if !s.ReadUint16(&c.LegacyVersion) || !s.ReadBytes(&random, 32) {
+		return errorf(ErrMalformed, "client hello: truncated before legacy_session_id")
+	}
+	copy(c.Random[:], random)
+	// RFC 8446 4.1.2: opaque legacy_session_id<0..32>.
+	if !s.ReadUint8LengthPrefixed(&sessionID) || len(sessionID) > 32 {
+		return errorf(ErrMalformed, "client hello: bad legacy_session_id")
+	}
+	c.SessionIDLen = len(sessionID)
+	if !s.ReadUint16LengthPrefixed(&suites) || !readUint16s(suites, &c.CipherSuites, &arena) {
+		return errorf(ErrMalformed, "client hello: bad cipher_suites")
+	}
+	if !s.ReadUint8LengthPrefixed(&compression) {
+		return errorf(ErrMalformed, "client hello: bad legacy_compression_methods")
+	}
+	if st.comp == nil {
+		st.comp = make([]uint8, 0, len(compression))
+	}
+	c.CompressionMethods = append(st.comp[:0], compression...)
+	c.store.comp = c.CompressionMethods
+	if s.Empty() {
+		// RFC 5246 7.4.1.2: the extensions block is optional.
+		return nil
+	}
+	var exts cryptobyte.String
+	if !s.ReadUint16LengthPrefixed(&exts) {
+		return errorf(ErrMalformed, "client hello: extensions length exceeds message")
+	}
+	if !s.Empty() {
+		return errorf(ErrMalformed, "client hello: %d bytes after extensions", len(s))
+	}
+	c.Extensions = st.exts[:0]
+	if n := countExtensions(exts); c.Extensions == nil || cap(c.Extensions) < n {
+		c.Extensions = make([]uint16, 0, n)
+	}
+	err := eachExtension(exts, "client hello", func(typ uint16, data cryptobyte.String) bool {
+		c.Extensions = append(c.Extensions, typ)
+		return c.extension(typ, data, &arena, names)
+	})
+	c.store.exts = c.Extensions
+	return err
+}
+
 // extension reads one extension's body; unknown extensions are skipped.
 // Each known body must be consumed exactly, as crypto/tls requires.
-func (c *ClientHello) extension(typ uint16, d cryptobyte.String, arena *[]uint16) bool {
+func (c *ClientHello) extension(typ uint16, d cryptobyte.String, arena *[]uint16, names *Names) bool {
 	switch typ {
 	case extServerName:
-		return c.readSNI(d)
+		return c.readSNI(d, names)
 	case extALPN:
 		return c.readALPN(d)
 	case extSupportedVersions:
@@ -138,7 +175,7 @@ func (c *ClientHello) extension(typ uint16, d cryptobyte.String, arena *[]uint16
 
 // readSNI reads a ServerNameList (RFC 6066 3). Like crypto/tls it rejects a
 // second host_name; other name types are skipped.
-func (c *ClientHello) readSNI(d cryptobyte.String) bool {
+func (c *ClientHello) readSNI(d cryptobyte.String, names *Names) bool {
 	var list cryptobyte.String
 	if !d.ReadUint16LengthPrefixed(&list) || list.Empty() || !d.Empty() {
 		return false
@@ -157,7 +194,7 @@ func (c *ClientHello) readSNI(d cryptobyte.String) bool {
 			return false
 		}
 		seen = true
-		c.SNI = string(name)
+		c.SNI = names.String(name)
 	}
 	return true
 }
@@ -169,6 +206,7 @@ func (c *ClientHello) readALPN(d cryptobyte.String) bool {
 	if !d.ReadUint16LengthPrefixed(&list) || list.Empty() || !d.Empty() {
 		return false
 	}
+	c.ALPN = c.store.alpn[:0]
 	for !list.Empty() {
 		var proto cryptobyte.String
 		if !list.ReadUint8LengthPrefixed(&proto) {
@@ -176,6 +214,7 @@ func (c *ClientHello) readALPN(d cryptobyte.String) bool {
 		}
 		c.ALPN = append(c.ALPN, alpnString(proto))
 	}
+	c.store.alpn = c.ALPN
 	return true
 }
 

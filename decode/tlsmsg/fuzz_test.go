@@ -47,6 +47,10 @@ func seedBodies(f *testing.F, typ uint8) [][]byte {
 
 var ja4Pattern = regexp.MustCompile(`^t(1[0-3]|s[23]|d[123]|00)[di]\d{4}[0-9A-Za-z]{2}_[0-9a-f]{12}_[0-9a-f]{12}$`)
 
+// reuseSeed is a hello with every list FuzzClientHello's reuse check
+// parses over.
+var reuseSeed = buildClientHello(specCiphers, specExtensions(true))
+
 func FuzzClientHello(f *testing.F) {
 	for _, b := range seedBodies(f, typeClientHello) {
 		f.Add(b)
@@ -61,6 +65,23 @@ func FuzzClientHello(f *testing.F) {
 			sum := s.Summary()
 			if (err == nil) != (sum.Err == nil) || !reflect.DeepEqual(c, sum.ClientHello) {
 				t.Fatalf("parser: %v %+v; stream: %v %+v", err, c, sum.Err, sum.ClientHello)
+			}
+			// A Stream reused after another hello (Reset keeps the
+			// lists' storage) must read the same.
+			s.Reset()
+			s.Feed(record(recordHandshake, handshakeMsg(typeClientHello, reuseSeed)), 1)
+			s.Reset()
+			s.Feed(record(recordHandshake, handshakeMsg(typeClientHello, body)), 1)
+			re := s.Summary()
+			if (err == nil) != (re.Err == nil) || (c == nil) != (re.ClientHello == nil) {
+				t.Fatalf("parser: %v; reused stream: %v", err, re.Err)
+			}
+			if c != nil {
+				x, y := *c, *re.ClientHello
+				x.store, y.store = helloStore{}, helloStore{}
+				if !reflect.DeepEqual(x, y) {
+					t.Fatalf("parser: %+v\nreused stream: %+v", x, y)
+				}
 			}
 		}
 		if err != nil {

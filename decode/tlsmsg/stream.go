@@ -107,6 +107,8 @@ type Stream struct {
 	// connections to one server send the same chain, and parsing X.509 is
 	// the costliest step of a handshake.
 	Certs *CertCache
+	// Names, when set, interns server names across streams.
+	Names *Names
 
 	// Decryption (LinkDecryption): the keys, the other direction's Stream,
 	// this direction's opener, the protected record being gathered and
@@ -122,6 +124,9 @@ type Stream struct {
 	decHS     []byte
 
 	sum Summary
+	// ch holds the first ClientHello (Summary.ClientHello points here);
+	// Reset keeps its lists' storage for the next connection.
+	ch ClientHello
 
 	off    int64 // bytes fed, excluding gaps: the offset of the next byte
 	recOff int64 // offset of the current record's header
@@ -206,7 +211,7 @@ func (s *Stream) Summary() Summary {
 
 // Reset returns the Stream to its zero state, keeping its buffer.
 func (s *Stream) Reset() {
-	*s = Stream{hsBody: s.hsBody[:0], enc: s.enc[:0]}
+	*s = Stream{hsBody: s.hsBody[:0], enc: s.enc[:0], ch: ClientHello{store: s.ch.store}}
 }
 
 func (s *Stream) readHeader(b []byte, frame uint64) []byte {

@@ -95,8 +95,11 @@ func (s *Stream) appendBody(p []byte) {
 func (s *Stream) message(typ uint8, body []byte, frame uint64) {
 	switch typ {
 	case typeClientHello:
-		ch, err := ParseClientHello(body)
-		if err != nil {
+		ch := &s.ch
+		if s.sum.ClientHello != nil {
+			ch = new(ClientHello) // a second hello is checked, not kept
+		}
+		if err := ch.parse(body, s.Names); err != nil {
 			s.fail(err)
 			return
 		}
