@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -332,8 +333,14 @@ func FlowFilter(f *analyze.Flow) string {
 	if f.Proto == decode.ProtoUDP {
 		tp = "udp"
 	}
-	return fmt.Sprintf("%s.addr==%s && %s.addr==%s && %s.port==%d && %s.port==%d", ip, f.Client.Addr(), ip, f.Server.Addr(),
-		tp, f.Client.Port(), tp, f.Server.Port())
+	// Appended, not Sprintf'd: detectors build one for every candidate
+	// flow, tens of thousands on a large capture.
+	b := make([]byte, 0, 96)
+	b = f.Client.Addr().AppendTo(append(append(b, ip...), ".addr=="...))
+	b = f.Server.Addr().AppendTo(append(append(append(b, " && "...), ip...), ".addr=="...))
+	b = strconv.AppendUint(append(append(append(b, " && "...), tp...), ".port=="...), uint64(f.Client.Port()), 10)
+	b = strconv.AppendUint(append(append(append(b, " && "...), tp...), ".port=="...), uint64(f.Server.Port()), 10)
+	return string(b)
 }
 
 // AndFrames narrows a flow filter to some of its frames.
