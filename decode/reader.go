@@ -133,7 +133,7 @@ type ReaderOptions struct {
 	// mapped and is an uncompressed classic pcap, hand out each frame's
 	// bytes where they lie in the mapping instead of copying them through
 	// its buffer first: a copy of the whole file less, and frames stay
-	// valid for at least 32 MiB of reading after their own. The price: a
+	// valid for at least 8 MiB of reading after their own. The price: a
 	// file that another process truncates while it is read then faults
 	// wherever a frame's bytes are touched, not inside the Reader, so the
 	// caller must run its whole reading loop under debug.SetPanicOnFault
