@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -73,6 +74,10 @@ type Options struct {
 	// seen. Secrets in the capture itself (pcapng Decryption Secrets
 	// Blocks) are added to it, or used alone when it is nil.
 	KeyLog *tlskeys.KeyLog
+	// Progress, when set, receives now and then how many bytes of the file
+	// have been read (decode.Reader.FileOffset), for a progress display on
+	// another goroutine.
+	Progress *atomic.Int64
 }
 
 // ReadWith is Read with Options.
@@ -94,9 +99,16 @@ func ReadWith(ctx context.Context, r io.Reader, name string, opts Options) (*Res
 	table, c := cr.table, cr.c
 	table.shared.keyLog = opts.KeyLog
 	table.MaxFlows = opts.MaxFlows
+	cr.progress = opts.Progress
 	err = cr.loop(ctx)
 	if err == io.EOF {
 		err = nil
+	}
+	if cr.progress != nil {
+		cr.progress.Store(rd.FileOffset())
+	}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("reading was interrupted after frame %d: this report covers frames 1-%d only", c.Packets, c.Packets))
 	}
 	info := rd.Info()
 	c.Format, c.Gzip, c.Snaplen, c.Dropped = info.Format.String(), info.Gzip, info.Snaplen, info.Dropped
@@ -127,6 +139,7 @@ type capReader struct {
 	table    *Table
 	c        *Capture
 	secrets  int // decryption secrets blocks used so far
+	progress *atomic.Int64
 	links    map[layers.LinkType]bool
 	lastLink layers.LinkType
 }
@@ -161,9 +174,14 @@ func (cr *capReader) loop(ctx context.Context) (err error) {
 			}
 			cr.secrets = n
 		}
-		if c.Packets&0xffff == 0 && ctx.Err() != nil {
-			err = ctx.Err()
-			break
+		if c.Packets&0xfff == 0 {
+			if ctx.Err() != nil {
+				err = ctx.Err()
+				break
+			}
+			if cr.progress != nil {
+				cr.progress.Store(rd.FileOffset())
+			}
 		}
 		if err = rd.Next(fr); err != nil {
 			break

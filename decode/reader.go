@@ -92,6 +92,7 @@ type Reader struct {
 	info        Info
 	secretBytes int
 	cr          *countingReader
+	fileCR      *countingReader // bytes read from the file itself (compressed, for gzip)
 	br          *bufio.Reader
 	pcap        *pcapgo.Reader
 	records     pcapRecords
@@ -146,6 +147,7 @@ type ReaderOptions struct {
 func NewReaderWith(r io.Reader, opts ReaderOptions) (*Reader, error) {
 	rd := &Reader{next: 1, drops: map[int]uint64{}}
 	rd.cr = &countingReader{r: r}
+	rd.fileCR = rd.cr
 	rd.br = bufio.NewReaderSize(rd.cr, bufSize)
 	magic, err := rd.br.Peek(4)
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -234,6 +236,16 @@ func (r *Reader) openPcapNG() error {
 	}
 	r.ng = ng
 	return nil
+}
+
+// FileOffset is how far into the file reading has got, in bytes of the
+// file as stored (compressed, for a gzip'd capture): for progress, not for
+// naming frames (Frame.Offset does that).
+func (r *Reader) FileOffset() int64 {
+	if r.records.inPlace != nil {
+		return r.offset
+	}
+	return r.fileCR.n
 }
 
 // SecretBlocks is len(Info().Secrets), cheaply: callers poll it per frame.

@@ -15,24 +15,12 @@ func isTerminal(f *os.File) bool {
 	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
 }
 
-// progressReader counts the bytes read through it, for the progress line.
-type progressReader struct {
-	r io.Reader
-	n atomic.Int64
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.n.Add(int64(n))
-	return n, err
-}
-
 // startProgress prints, every quarter second until stop is called, how much
 // of the capture has been read, overwriting one line of w (stderr); the
 // line is cleared at the end so that nothing is left between the user's
-// prompt and the report. Reading is not slowed: the reader only adds to a
-// counter.
-func startProgress(w io.Writer, name string, size int64, p *progressReader) (stop func()) {
+// prompt and the report. Reading is not slowed: it only stores how far it
+// got in read now and then (analyze.Options.Progress).
+func startProgress(w io.Writer, name string, size int64, read *atomic.Int64) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -49,7 +37,7 @@ func startProgress(w io.Writer, name string, size int64, p *progressReader) (sto
 				}
 				return
 			case <-t.C:
-				n := p.n.Load()
+				n := read.Load()
 				line := fmt.Sprintf("reading %s: %s", name, mib(n))
 				if size > 0 {
 					line += fmt.Sprintf(" of %s (%d%%)", mib(size), n*100/size)

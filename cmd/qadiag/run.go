@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/qadiag/qadiag/analyze"
 	"github.com/qadiag/qadiag/analyze/catalog"
@@ -316,7 +317,12 @@ func analyzeOne(ctx context.Context, path string, opt *options, stderr io.Writer
 		path = rd.FileName(path)
 	}
 	if readErr != nil {
-		fmt.Fprintf(stderr, "qadiag: %s: %v\n", path, readErr)
+		if errors.Is(readErr, context.Canceled) {
+			n := res.Capture.Packets
+			fmt.Fprintf(stderr, "qadiag: %s: interrupted after frame %d: the report covers frames 1-%d\n", path, n, n)
+		} else {
+			fmt.Fprintf(stderr, "qadiag: %s: %v\n", path, readErr)
+		}
 		return res, v, exitUnreadable
 	}
 	if v.Fault() {
@@ -363,10 +369,10 @@ func readCapture(ctx context.Context, path string, opt *options) (*analyze.Resul
 	if fi, err := os.Stat(path); err == nil {
 		size = fi.Size()
 	}
-	pr := &progressReader{r: f}
-	stop := startProgress(progress, path, size, pr)
+	ro.Progress = new(atomic.Int64)
+	stop := startProgress(progress, path, size, ro.Progress)
 	defer stop()
-	return analyze.ReadWith(ctx, pr, path, ro)
+	return analyze.ReadWith(ctx, f, path, ro)
 }
 
 // writeOutput renders to stdout, or to a file written whole or not at all:
