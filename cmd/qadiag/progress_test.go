@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"strings"
-	"sync/atomic"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
