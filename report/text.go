@@ -23,17 +23,14 @@ func FlowsText(w io.Writer, r *analyze.Result) error {
 		_, err := io.WriteString(w, "no TCP or UDP flows\n")
 		return err
 	}
-	t := newTable(w)
-	t.Header("id", "proto", "client", "server", "frames", "packets", "bytes", "state", "history", "rtt", "max idle", "app", "detail")
+	t := newGrid(w, "id", "proto", "client", "server", "frames", "packets", "bytes", "state", "history", "rtt", "max idle", "app", "detail")
 	for _, f := range r.Flows {
 		row := []string{
 			itoa(f.ID), ProtoName(f.Proto), f.Client.String(), f.Server.String(),
 			fmt.Sprintf("%d-%d", f.FirstFrame, f.LastFrame), u64(f.Packets()), u64(f.Bytes()),
 			f.ConnState(), f.History(), duration(f.RTT), duration(f.MaxIdle), f.App, appDetail(f),
 		}
-		if err := t.Append(row); err != nil {
-			return err
-		}
+		t.Append(row)
 	}
 	return t.Render()
 }

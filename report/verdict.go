@@ -215,8 +215,7 @@ func flowTable(w io.Writer, r *analyze.Result, v *diagnose.Verdict, all bool) er
 		return err
 	}
 	n := 0
-	t := newTable(w)
-	t.Header("id", "role", "via", "client", "server", "frames", "state", "history", "rtt", "max idle", "detail")
+	t := newGrid(w, "id", "role", "via", "client", "server", "frames", "state", "history", "rtt", "max idle", "detail")
 	for _, f := range r.Flows {
 		q, isQA := qa[f.ID]
 		if !isQA && !all {
@@ -229,9 +228,7 @@ func flowTable(w io.Writer, r *analyze.Result, v *diagnose.Verdict, all bool) er
 		n++
 		row := []string{itoa(f.ID), role, by, f.Client.String(), f.Server.String(),
 			fmt.Sprintf("%d-%d", f.FirstFrame, f.LastFrame), f.ConnState(), f.History(), duration(f.RTT), duration(f.MaxIdle), appDetail(f)}
-		if err := t.Append(row); err != nil {
-			return err
-		}
+		t.Append(row)
 	}
 	if n == 0 {
 		_, err := io.WriteString(w, "none\n")
