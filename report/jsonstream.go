@@ -2,7 +2,6 @@ package report
 
 import (
 	"bufio"
-	"encoding/json"
 	"io"
 
 	"github.com/qadiag/qadiag/analyze"
@@ -17,7 +16,7 @@ func writeDoc(w io.Writer, head []member, flows []*analyze.Flow, decorate func(*
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteString("{\n")
 	for _, m := range head {
-		b, err := json.MarshalIndent(m.value, "  ", "  ")
+		b, err := marshalIndent(m.value, "  ", "  ")
 		if err != nil {
 			return err
 		}
@@ -31,7 +30,7 @@ func writeDoc(w io.Writer, head []member, flows []*analyze.Flow, decorate func(*
 		if decorate != nil {
 			decorate(&j)
 		}
-		b, err := json.MarshalIndent(j, "    ", "  ")
+		b, err := marshalIndent(j, "    ", "  ")
 		if err != nil {
 			return err
 		}
