@@ -17,6 +17,22 @@ import (
 // (frames in place) and from a plain stream (frames copied through the read
 // buffer): the flows must be the same.
 func TestReadInPlaceMatchesStream(t *testing.T) {
+	for _, pipe := range []bool{false, true} {
+		t.Run(map[bool]string{false: "one goroutine", true: "pipelined"}[pipe], func(t *testing.T) {
+			withPipeline(t, pipe)
+			readInPlaceMatchesStream(t)
+		})
+	}
+}
+
+// withPipeline makes ReadWith take the pipelined path or not for one test.
+func withPipeline(t *testing.T, on bool) {
+	old := pipelined
+	pipelined = func() bool { return on }
+	t.Cleanup(func() { pipelined = old })
+}
+
+func readInPlaceMatchesStream(t *testing.T) {
 	data, path, rc := openGenerated(t)
 	mapped, err := Read(context.Background(), rc, path)
 	if err != nil {
@@ -44,6 +60,15 @@ func TestReadInPlaceMatchesStream(t *testing.T) {
 // frames past the new end fault when touched, and Read must turn that into
 // an error naming the frame, keeping what it read before, not crash.
 func TestReadTruncatedUnderMapping(t *testing.T) {
+	for _, pipe := range []bool{false, true} {
+		t.Run(map[bool]string{false: "one goroutine", true: "pipelined"}[pipe], func(t *testing.T) {
+			withPipeline(t, pipe)
+			readTruncatedUnderMapping(t)
+		})
+	}
+}
+
+func readTruncatedUnderMapping(t *testing.T) {
 	data, path, rc := openGenerated(t)
 	if len(data) < 4<<20 {
 		t.Fatalf("generated capture is %d bytes; the test needs more than the 1 MiB read buffer", len(data))

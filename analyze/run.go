@@ -78,6 +78,10 @@ type Options struct {
 	// have been read (decode.Reader.FileOffset), for a progress display on
 	// another goroutine.
 	Progress *atomic.Int64
+	// OneGoroutine keeps reading and decoding on the caller's goroutine
+	// instead of a second one beside the flow table (see pipeline): for a
+	// caller that already reads several captures at once.
+	OneGoroutine bool
 }
 
 // ReadWith is Read with Options.
@@ -100,7 +104,11 @@ func ReadWith(ctx context.Context, r io.Reader, name string, opts Options) (*Res
 	table.shared.keyLog = opts.KeyLog
 	table.MaxFlows = opts.MaxFlows
 	cr.progress = opts.Progress
-	err = cr.loop(ctx)
+	if rd.InPlace() && !opts.OneGoroutine && pipelined() {
+		err = cr.pipeline(ctx)
+	} else {
+		err = cr.loop(ctx)
+	}
 	if err == io.EOF {
 		err = nil
 	}
@@ -140,6 +148,7 @@ type capReader struct {
 	c        *Capture
 	secrets  int // decryption secrets blocks used so far
 	progress *atomic.Int64
+	at       *decode.Frame // pipeline: the frame the flow table is on, which a fault names
 	links    map[layers.LinkType]bool
 	lastLink layers.LinkType
 }
@@ -160,7 +169,7 @@ func (cr *capReader) loop(ctx context.Context) (err error) {
 			err = &decode.Error{Frame: cr.fr.Number, Offset: cr.fr.Offset, What: "pcap record", Err: ferr}
 		}
 	}()
-	rd, fr, pkt, dec, table, c := cr.rd, &cr.fr, &cr.pkt, cr.dec, cr.table, cr.c
+	rd, fr, pkt, table, c := cr.rd, &cr.fr, &cr.pkt, cr.table, cr.c
 	for {
 		if n := rd.SecretBlocks(); n > cr.secrets {
 			// Decryption secrets inside the capture: use them from here on.
@@ -186,28 +195,8 @@ func (cr *capReader) loop(ctx context.Context) (err error) {
 		if err = rd.Next(fr); err != nil {
 			break
 		}
-		if c.Packets == 0 {
-			c.First = fr.Time
-		}
-		c.Packets++
-		c.Bytes += uint64(fr.OrigLen)
-		if fr.LinkType == decode.LinkTypeCustomBlock {
-			c.Undecoded++
+		if !cr.decode(fr, pkt) {
 			continue
-		}
-		c.Last = fr.Time
-		if fr.LinkType != cr.lastLink || c.Packets == 1 {
-			cr.links[fr.LinkType], cr.lastLink = true, fr.LinkType
-		}
-		if fr.CapLen < fr.OrigLen {
-			c.SnapTruncated++
-		}
-		dec.Decode(fr, pkt)
-		if pkt.IPVersion == 0 {
-			c.Undecoded++
-		}
-		if pkt.Malformed != nil {
-			c.Malformed++
 		}
 		if pkt.Transport {
 			table.Add(fr, pkt)
@@ -216,6 +205,37 @@ func (cr *capReader) loop(ctx context.Context) (err error) {
 		}
 	}
 	return err
+}
+
+// decode counts a frame read into the capture's figures and decodes it,
+// unless it is a pcapng custom block (false): no packet, only a frame
+// number.
+func (cr *capReader) decode(fr *decode.Frame, pkt *decode.Packet) bool {
+	c := cr.c
+	if c.Packets == 0 {
+		c.First = fr.Time
+	}
+	c.Packets++
+	c.Bytes += uint64(fr.OrigLen)
+	if fr.LinkType == decode.LinkTypeCustomBlock {
+		c.Undecoded++
+		return false
+	}
+	c.Last = fr.Time
+	if fr.LinkType != cr.lastLink || c.Packets == 1 {
+		cr.links[fr.LinkType], cr.lastLink = true, fr.LinkType
+	}
+	if fr.CapLen < fr.OrigLen {
+		c.SnapTruncated++
+	}
+	cr.dec.Decode(fr, pkt)
+	if pkt.IPVersion == 0 {
+		c.Undecoded++
+	}
+	if pkt.Malformed != nil {
+		c.Malformed++
+	}
+	return true
 }
 
 func captureWarnings(c *Capture, info decode.Info) []string {

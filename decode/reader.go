@@ -238,6 +238,13 @@ func (r *Reader) openPcapNG() error {
 	return nil
 }
 
+// InPlace reports whether frames are read in place from a mapped file
+// (ReaderOptions.InPlace took effect): then a frame's Data stays valid
+// after later calls to Next (the pages behind the reader are released, and
+// read back from the page cache if touched again), and a caller may read
+// frames ahead of analysing them.
+func (r *Reader) InPlace() bool { return r.records.inPlace != nil }
+
 // FileOffset is how far into the file reading has got, in bytes of the
 // file as stored (compressed, for a gzip'd capture): for progress, not for
 // naming frames (Frame.Offset does that).

@@ -97,6 +97,7 @@ func runBatch(ctx context.Context, args []string, opt *options, stdout, stderr i
 	}
 	bopt := *opt
 	bopt.progressTo = nil // several reads at once: no progress line
+	bopt.oneGoroutine = jobs > 1 && len(files) > 1
 	results := make([]chan batchLine, len(files))
 	for i := range results {
 		results[i] = make(chan batchLine, 1)

@@ -67,9 +67,12 @@ type options struct {
 	evidence   string
 	redact     bool
 	jobs       int
-	keylogPath string
-	keyLog     *tlskeys.KeyLog
-	catalog    *catalog.Catalog
+	// oneGoroutine: captures are read side by side (batch), so each is
+	// read on one goroutine.
+	oneGoroutine bool
+	keylogPath   string
+	keyLog       *tlskeys.KeyLog
+	catalog      *catalog.Catalog
 }
 
 // run is the whole program behind main: it parses args, reads the capture,
@@ -360,7 +363,7 @@ func readCapture(ctx context.Context, path string, opt *options) (*analyze.Resul
 		return nil, err
 	}
 	defer f.Close()
-	ro := analyze.Options{KeyLog: opt.keyLog}
+	ro := analyze.Options{KeyLog: opt.keyLog, OneGoroutine: opt.oneGoroutine}
 	progress := opt.progressTo
 	if progress == nil {
 		return analyze.ReadWith(ctx, f, path, ro)
