@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/qadiag/qadiag/decode"
@@ -111,4 +114,70 @@ func openGenerated(t *testing.T) ([]byte, string, io.ReadCloser) {
 	}
 	t.Cleanup(func() { rc.Close() })
 	return buf.Bytes(), path, rc
+}
+
+// TestCorpusMappedMatchesStream reads every corpus capture and the
+// repository's own three ways: as a stream (frames copied through the read
+// buffer), mapped on one goroutine, and mapped with the pipeline. Classic
+// pcap files are read in place when mapped; all three must agree on the
+// capture's figures, where a damaged file stops, and every flow.
+func TestCorpusMappedMatchesStream(t *testing.T) {
+	for _, path := range corpusFiles(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			want, wantErr := readFile(t, path)
+			for _, pipe := range []bool{false, true} {
+				withPipeline(t, pipe)
+				rc, err := decode.OpenFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, gotErr := Read(context.Background(), rc, filepath.Base(path))
+				rc.Close()
+				if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+					t.Fatalf("pipelined %v: error %v, streamed %v", pipe, gotErr, wantErr)
+				}
+				g, w := got.Capture, want.Capture
+				g.Damage, w.Damage = nil, nil
+				if !reflect.DeepEqual(g, w) {
+					t.Fatalf("pipelined %v: capture %+v\nstreamed %+v", pipe, g, w)
+				}
+				if len(got.Flows) != len(want.Flows) {
+					t.Fatalf("pipelined %v: %d flows, streamed %d", pipe, len(got.Flows), len(want.Flows))
+				}
+				for i, f := range got.Flows {
+					if d := flowDiff(f, want.Flows[i]); d != "" {
+						t.Fatalf("pipelined %v: flow %d: %s", pipe, f.ID, d)
+					}
+				}
+			}
+		})
+	}
+}
+
+// flowDiff compares what a flow shows in the reports, in short.
+func flowDiff(a, b *Flow) string {
+	type view struct {
+		Client, Server         netip.AddrPort
+		Packets, Bytes         uint64
+		First, Last            uint64
+		History, App, State    string
+		Resets, ICMP, Names    int
+		TLS, HTTP, STUN, DNS   bool
+		SNI, JA4               string
+		Retrans, Gaps, MaxIdle any
+	}
+	v := func(f *Flow) view {
+		x := view{Client: f.Client, Server: f.Server, Packets: f.Packets(), Bytes: f.Bytes(), First: f.FirstFrame, Last: f.LastFrame,
+			History: f.History(), App: f.App, State: f.ConnState(), Resets: len(f.Resets), ICMP: f.ICMPCount, Names: len(f.Names),
+			TLS: f.TLS != nil, HTTP: f.HTTP != nil, STUN: f.STUN != nil, DNS: f.DNS != nil,
+			Retrans: [2]int{f.Dir[0].Retransmissions, f.Dir[1].Retransmissions}, Gaps: [2]int{f.Dir[0].StreamGaps, f.Dir[1].StreamGaps}, MaxIdle: f.MaxIdle}
+		if f.TLS != nil {
+			x.SNI, x.JA4 = f.TLS.SNI, f.TLS.JA4
+		}
+		return x
+	}
+	if va, vb := v(a), v(b); !reflect.DeepEqual(va, vb) {
+		return fmt.Sprintf("%+v\nwant %+v", va, vb)
+	}
+	return ""
 }
