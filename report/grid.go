@@ -68,12 +68,15 @@ func (g *grid) Render() error {
 		return t.Render()
 	}
 	var b strings.Builder
+	widest := 0
+	for _, w := range width {
+		widest = max(widest, w)
+	}
+	dashes, spaces := strings.Repeat("-", widest+2), strings.Repeat(" ", widest+2)
 	border := func() {
 		b.WriteByte('+')
 		for _, w := range width {
-			for range w + 2 {
-				b.WriteByte('-')
-			}
+			b.WriteString(dashes[:w+2])
 			b.WriteByte('+')
 		}
 		b.WriteByte('\n')
@@ -83,9 +86,7 @@ func (g *grid) Render() error {
 		for i, c := range cells {
 			b.WriteByte(' ')
 			b.WriteString(c)
-			for range width[i] - len(c) + 1 {
-				b.WriteByte(' ')
-			}
+			b.WriteString(spaces[:width[i]-len(c)+1])
 			b.WriteByte('|')
 		}
 		b.WriteByte('\n')
