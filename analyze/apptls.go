@@ -24,18 +24,23 @@ type TLSInfo struct {
 	ECH             bool
 
 	// Version and Cipher are what the server selected.
-	Version     uint16
-	Cipher      uint16
-	ServerALPN  string
-	HelloRetry  bool
-	Downgrade   bool // the server's random carries the RFC 8446 downgrade sentinel
-	InTunnel    bool // inside an HTTP CONNECT tunnel of the same TCP connection
-	Resumed     bool // TLS 1.2 abbreviated handshake: no certificate, change_cipher_spec right after ServerHello
-	ClientFrame uint64
-	ServerFrame uint64
-	HRRFrame    uint64
-	CertFrame   uint64
-	DoneFrame   uint64 // TLS 1.2 ServerHelloDone
+	Version    uint16
+	Cipher     uint16
+	ServerALPN string
+	HelloRetry bool
+	Downgrade  bool // the server's random carries the RFC 8446 downgrade sentinel
+	InTunnel   bool // inside an HTTP CONNECT tunnel of the same TCP connection
+	Resumed    bool // TLS 1.2 abbreviated handshake: no certificate, change_cipher_spec right after ServerHello
+	// CertsDecrypted says the chain was read with a key log (TLS 1.3);
+	// Truncated that the handshake's bytes stopped inside a message. (Here
+	// with the other flags: 480 bytes instead of 496, one size class less.)
+	CertsDecrypted bool
+	Truncated      bool
+	ClientFrame    uint64
+	ServerFrame    uint64
+	HRRFrame       uint64
+	CertFrame      uint64
+	DoneFrame      uint64 // TLS 1.2 ServerHelloDone
 	// CCSFrame and AppDataFrame are per direction (client, server).
 	CCSFrame     [2]uint64
 	AppDataFrame [2]uint64
@@ -46,18 +51,15 @@ type TLSInfo struct {
 	Records      [2]int
 
 	Certificates []tlsmsg.Certificate // the server's chain: in clear (TLS 1.2), or decrypted with a key log
-	// Decrypted counts records opened with the key log; CertsDecrypted
-	// says the chain was read that way (TLS 1.3); DecryptErrors counts
-	// records the keys did not open.
-	Decrypted      int
-	CertsDecrypted bool
-	DecryptErrors  int
-	Alerts         []TLSAlert // in frame order
-	AlertRecords   int
+	// Decrypted counts records opened with the key log; DecryptErrors
+	// counts records the keys did not open.
+	Decrypted     int
+	DecryptErrors int
+	Alerts        []TLSAlert // in frame order
+	AlertRecords  int
 
 	// Malformed is the first structural error in either direction.
 	Malformed string
-	Truncated bool // the handshake's bytes stopped inside a message
 	Gaps      [2]int
 }
 
