@@ -132,16 +132,16 @@ type Flow struct {
 	// The fields every packet touches come first, to share cache lines:
 	// with many live flows each packet's flow is a cache miss.
 	key      flowKey
-	hash     uint64    // key's hash in the table's index
 	last     int64     // the last packet, Unix nanoseconds
 	closedAt int64     // when both FINs or a RST were seen, if closed
 	hseen    [2]uint32 // letters recorded per direction, one bit each
 	clientB  bool      // the client is the key's second endpoint
 	closed   bool
 	appOff   bool // nothing more for the application layer: not read per packet from app
-	// Proto and historyLen fill the padding before hot: a Flow of 1,024
-	// bytes instead of 1,056 takes the allocator's 1,024-byte class, not
-	// the 1,152-byte one.
+	// Proto and historyLen fill the padding before hot. With its 8-byte
+	// allocation header a Flow must stay within 1,016 bytes to take the
+	// allocator's 1,024-byte class, not the 1,152-byte one (the index
+	// keeps each flow's hash, so the flow does not).
 	Proto      uint8 // decode.ProtoTCP or decode.ProtoUDP
 	historyLen uint8
 	hot        [2]dirHot

@@ -64,7 +64,6 @@ func (x *flowIndex) put(f *Flow, h uint64) {
 	if (x.n+1)*4 > len(x.slots)*3 {
 		x.grow()
 	}
-	f.hash = h
 	mask := uint64(len(x.slots) - 1)
 	i := h & mask
 	for x.slots[i].f != nil {
@@ -97,7 +96,7 @@ func (x *flowIndex) contains(f *Flow) bool {
 
 func (x *flowIndex) slot(f *Flow) int {
 	mask := uint64(len(x.slots) - 1)
-	for i := f.hash & mask; ; i = (i + 1) & mask {
+	for i := x.hash(&f.key) & mask; ; i = (i + 1) & mask {
 		switch x.slots[i].f {
 		case f:
 			return int(i)

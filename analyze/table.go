@@ -117,11 +117,10 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 	// last flow is checked before the map.
 	f := t.last
 	var h uint64
+	hashed := false
 	if f == nil || !f.key.equal(&k) {
-		h = t.live.hash(&k)
+		h, hashed = t.live.hash(&k), true
 		f = t.live.get(&k, h)
-	} else {
-		h = f.hash
 	}
 	if f != nil && p.Proto == decode.ProtoTCP && isNewConnection(f, p) {
 		t.retire(f)
@@ -136,6 +135,9 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 			// no flow is kept, and memory stays bounded.
 			t.Untracked++
 			return nil
+		}
+		if !hashed {
+			h = t.live.hash(&k) // the last flow's key, reused by a new connection
 		}
 		f = newFlow(k, swapped, fr, p)
 		t.live.put(f, h)
