@@ -3,6 +3,7 @@ package decode_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -116,6 +117,67 @@ func FuzzPacket(f *testing.F) {
 		d.Decode(&fr, &p)
 		if p.Transport && p.Proto != decode.ProtoTCP && p.Proto != decode.ProtoUDP {
 			t.Fatalf("Transport with Proto %d", p.Proto)
+		}
+	})
+}
+
+// FuzzInPlace reads the same bytes from a mapped file, frames sliced in
+// place (ReaderOptions.InPlace), and as a stream through the read buffer:
+// every frame and the error that ends reading must be the same.
+func FuzzInPlace(f *testing.F) {
+	for _, s := range corpusSeeds(20) {
+		f.Add(s)
+	}
+	frames := sampleFrames()
+	f.Add(buildPcap(f, false, frames))
+	f.Add(buildPcap(f, true, frames))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(dir, "c.pcap")
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rc, err := decode.OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		mapped, err1 := decode.NewReaderWith(rc, decode.ReaderOptions{InPlace: true})
+		stream, err2 := decode.NewReader(bytes.NewReader(b))
+		if fmt.Sprint(err1) != fmt.Sprint(err2) {
+			t.Fatalf("NewReader: in place %v, stream %v", err1, err2)
+		}
+		if err1 != nil {
+			return
+		}
+		var a, s decode.Frame
+		// The same end: clean, or the same frame, offset and kind of
+		// damage (the in-place message may add how much of a cut record is
+		// in the file).
+		same := func(x, y error) bool {
+			var dx, dy *decode.Error
+			if !errors.As(x, &dx) || !errors.As(y, &dy) {
+				return x == y
+			}
+			for _, kind := range []error{decode.ErrTruncated, decode.ErrCorrupt, decode.ErrNotCapture} {
+				if errors.Is(x, kind) != errors.Is(y, kind) {
+					return false
+				}
+			}
+			return dx.Frame == dy.Frame && dx.Offset == dy.Offset
+		}
+		for i := 0; i < 10000; i++ {
+			ea, es := mapped.Next(&a), stream.Next(&s)
+			if !same(ea, es) {
+				t.Fatalf("frame %d: in place %v, stream %v", i+1, ea, es)
+			}
+			if ea != nil {
+				return
+			}
+			if a.Number != s.Number || a.Offset != s.Offset || !a.Time.Equal(s.Time) || a.CapLen != s.CapLen ||
+				a.OrigLen != s.OrigLen || a.LinkType != s.LinkType || !bytes.Equal(a.Data, s.Data) {
+				t.Fatalf("frame %d differs: in place %+v, stream %+v", i+1, a, s)
+			}
 		}
 	})
 }

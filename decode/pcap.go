@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -94,9 +95,19 @@ func (r *Reader) nextRecord(f *Frame) error {
 	} else {
 		_, _ = r.br.Discard(pr.used + 16)
 		pr.win, pr.used = nil, 0
-		pr.large = append(pr.large[:0], make([]byte, n)...)
-		if _, err := io.ReadFull(r.br, pr.large); err != nil {
-			return fmt.Errorf("%w: record of %d bytes: %w", ErrTruncated, n, io.ErrUnexpectedEOF)
+		// Read in steps, growing the buffer with the bytes that arrive: a
+		// hostile header may claim gigabytes (the file's snaplen is the
+		// bound) in a file of a few bytes, and zeroing them first took
+		// seconds and the memory with it.
+		pr.large = pr.large[:0]
+		for len(pr.large) < n {
+			k := min(n-len(pr.large), bufSize)
+			pr.large = slices.Grow(pr.large, k)
+			got, err := io.ReadFull(r.br, pr.large[len(pr.large):len(pr.large)+k])
+			pr.large = pr.large[:len(pr.large)+got]
+			if err != nil {
+				return fmt.Errorf("%w: record of %d bytes, %d in file: %w", ErrTruncated, n, len(pr.large), io.ErrUnexpectedEOF)
+			}
 		}
 		f.Data = pr.large
 	}

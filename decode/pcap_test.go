@@ -3,9 +3,12 @@ package decode
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/gopacket/gopacket/pcapgo"
@@ -69,4 +72,38 @@ func TestPcapRecordsMatchPcapgo(t *testing.T) {
 		t.Skip("SKIP: no classic pcap files found")
 	}
 	t.Logf("%d pcap files compared", compared)
+}
+
+// TestPcapHugeClaimedRecord: a header whose snaplen allows gigabytes and a
+// record that claims 3.3 GB in a file of a few bytes is a truncated record,
+// found without allocating the claimed size (it took seconds and gigabytes
+// before the reader grew the buffer with the bytes that arrive).
+func TestPcapHugeClaimedRecord(t *testing.T) {
+	var b []byte
+	b = binary.LittleEndian.AppendUint32(b, 0xa1b2c3d4)
+	b = binary.LittleEndian.AppendUint16(b, 2)
+	b = binary.LittleEndian.AppendUint16(b, 4)
+	b = append(b, make([]byte, 8)...)                   // thiszone, sigfigs
+	b = binary.LittleEndian.AppendUint32(b, 0xffff0000) // snaplen
+	b = binary.LittleEndian.AppendUint32(b, 1)          // Ethernet
+	b = append(b, make([]byte, 8)...)                   // timestamp
+	b = binary.LittleEndian.AppendUint32(b, 0xc7c7c700)
+	b = binary.LittleEndian.AppendUint32(b, 0xc7c7c700)
+	b = append(b, "a few bytes of the record"...)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	r, err := NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f Frame
+	err = r.Next(&f)
+	runtime.ReadMemStats(&after)
+	var de *Error
+	if !errors.As(err, &de) || !errors.Is(err, ErrTruncated) || de.Frame != 1 || de.Offset != 24 {
+		t.Fatalf("err = %v, want a truncated record at frame 1, offset 24", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+		t.Errorf("reading it allocated %d MB", grew>>20)
+	}
 }
