@@ -19,11 +19,13 @@
 package gcfloor
 
 import (
+	"bytes"
 	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strconv"
 	"sync"
 )
 
@@ -48,8 +50,9 @@ type policy struct {
 	done      bool // restored
 }
 
-// Set applies the policy with the given floor in bytes and returns the
-// function that puts back the settings it found. When the user set GOGC or
+// Set applies the policy with the given floor in bytes, lowered to a
+// quarter of the container's or the machine's memory when that is smaller,
+// and returns the function that puts back the settings it found. When the user set GOGC or
 // GOMEMLIMIT, or a policy is already in force, it changes nothing: the
 // user's choice wins, and nested calls (batch workers) share one policy.
 func Set(floor int64) (restore func()) {
@@ -58,6 +61,7 @@ func Set(floor int64) (restore func()) {
 	if state != nil || os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
 	}
+	floor = within(floor, memoryLimits())
 	p := &policy{floor: floor}
 	p.prevLimit = debug.SetMemoryLimit(floor)
 	p.prevPct = debug.SetGCPercent(-1)
@@ -115,4 +119,44 @@ func afterGC(s *sentinel) {
 		return
 	}
 	arm(p)
+}
+
+// within lowers the floor to a quarter of the smallest memory limit the
+// process lives under: in a container of 512 MiB, waiting for 512 MiB
+// before collecting would end in the OOM killer where the default policy
+// fits.
+func within(floor int64, limits []int64) int64 {
+	for _, l := range limits {
+		if l > 0 && l/4 < floor {
+			floor = l / 4
+		}
+	}
+	return floor
+}
+
+// memoryLimits are the process's memory limits that can be read: the
+// cgroup's (v2 memory.max, v1 memory.limit_in_bytes) and the machine's
+// memory (MemTotal). Unreadable or unlimited ones are left out.
+func memoryLimits() []int64 {
+	var out []int64
+	for _, path := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		if b, err := os.ReadFile(path); err == nil {
+			if n, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64); err == nil && n < 1<<60 {
+				out = append(out, n)
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for line := range bytes.Lines(b) {
+			if v, ok := bytes.CutPrefix(line, []byte("MemTotal:")); ok {
+				f := bytes.Fields(v)
+				if len(f) == 2 && string(f[1]) == "kB" {
+					if n, err := strconv.ParseInt(string(f[0]), 10, 64); err == nil {
+						out = append(out, n<<10)
+					}
+				}
+			}
+		}
+	}
+	return out
 }

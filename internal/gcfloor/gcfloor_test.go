@@ -78,3 +78,27 @@ func TestSetNestedIsShared(t *testing.T) {
 		t.Errorf("GC percent %d after restore, want %d", p, before)
 	}
 }
+
+// TestWithinLimits: the floor is at most a quarter of any memory limit.
+func TestWithinLimits(t *testing.T) {
+	for _, c := range []struct {
+		floor  int64
+		limits []int64
+		want   int64
+	}{
+		{Floor, nil, Floor},
+		{Floor, []int64{24 << 30}, Floor},                // a 24 GiB machine
+		{Floor, []int64{24 << 30, 512 << 20}, 128 << 20}, // a 512 MiB container on it
+		{Floor, []int64{1 << 30}, 256 << 20},
+		{Floor, []int64{0, -1}, Floor}, // unreadable
+	} {
+		if got := within(c.floor, c.limits); got != c.want {
+			t.Errorf("within(%d, %v) = %d, want %d", c.floor, c.limits, got, c.want)
+		}
+	}
+	for _, l := range memoryLimits() {
+		if l <= 0 {
+			t.Errorf("memory limit %d read", l)
+		}
+	}
+}
