@@ -54,6 +54,7 @@ type Context struct {
 	// helloWorked holds, per server address and port, the first flow of
 	// each TLS name that got a ServerHello there (outside proxy tunnels).
 	helloWorked map[netip.AddrPort]map[string]*analyze.Flow
+	hosts       map[string]hostResult // catalog matches by name (hostMatch)
 }
 
 // NewContext classifies the flows of res.
@@ -98,12 +99,9 @@ func (c *Context) classify(f *analyze.Flow) (QAFlow, bool) {
 		proto = "udp"
 	}
 	host := func(name, by string) (QAFlow, bool) {
-		m, ok := c.Cat.MatchHost(name)
-		if !ok {
-			return QAFlow{}, false
-		}
-		return QAFlow{Host: strings.ToLower(strings.TrimSuffix(name, ".")), Role: m.Role.String(), By: by,
-			Pattern: m.Pattern, Required: m.Required, Broad: m.Broad}, true
+		q, ok := c.hostMatch(name)
+		q.By = by
+		return q, ok
 	}
 	// On the TURN ports a published media range says more than a name
 	// that matched only a broad wildcard (*.microsoft.com).
@@ -341,6 +339,45 @@ func FlowFilter(f *analyze.Flow) string {
 	b = strconv.AppendUint(append(append(append(b, " && "...), tp...), ".port=="...), uint64(f.Client.Port()), 10)
 	b = strconv.AppendUint(append(append(append(b, " && "...), tp...), ".port=="...), uint64(f.Server.Port()), 10)
 	return string(b)
+}
+
+// hostMatch is the catalog's answer for a name, remembered: a capture
+// names the same few hundred hosts in its hundred thousand flows.
+func (c *Context) hostMatch(name string) (QAFlow, bool) {
+	if r, ok := c.hosts[name]; ok {
+		return r.q, r.ok
+	}
+	var r hostResult
+	if m, ok := c.Cat.MatchHost(name); ok {
+		r = hostResult{QAFlow{Host: strings.ToLower(strings.TrimSuffix(name, ".")), Role: m.Role.String(),
+			Pattern: m.Pattern, Required: m.Required, Broad: m.Broad}, true}
+	}
+	if c.hosts == nil {
+		c.hosts = map[string]hostResult{}
+	}
+	if len(c.hosts) < 1<<16 {
+		c.hosts[name] = r
+	}
+	return r.q, r.ok
+}
+
+type hostResult struct {
+	q  QAFlow
+	ok bool
+}
+
+// lazyFilter is a flow's FlowFilter, built the first time evidence needs
+// it: detectors look at tens of thousands of candidate flows and cite few.
+type lazyFilter struct {
+	f *analyze.Flow
+	s string
+}
+
+func (l *lazyFilter) String() string {
+	if l.s == "" {
+		l.s = FlowFilter(l.f)
+	}
+	return l.s
 }
 
 // AndFrames narrows a flow filter to some of its frames.

@@ -85,14 +85,14 @@ func sniFailFlow(c *Context, f *analyze.Flow, q *QAFlow) (sniFail, bool) {
 		return sniFail{}, false // server bytes went missing: loss or a black hole (heuristics.md sections 9 and 12), not a refusal
 	}
 	sf := sniFail{f: f, q: q}
-	flt := FlowFilter(f)
+	flt := &lazyFilter{f: f}
 	if !sf.resetMode(flt) && !sf.unansweredMode(c, flt) {
 		return sniFail{}, false
 	}
 	if !t.InTunnel {
 		sf.ev = append(sf.ev, Evidence{
 			Text:   fmt.Sprintf("the TCP handshake with %s completed normally (SYN-ACK in frame %d, %.1f ms): the address and port are reachable; the failure began with the ClientHello", f.Server, f.SYNACKFrame, ms(f.RTT)),
-			Frames: []uint64{f.SYNACKFrame}, Filter: AndFrames(flt, f.SYNACKFrame),
+			Frames: []uint64{f.SYNACKFrame}, Filter: AndFrames(flt.String(), f.SYNACKFrame),
 			Values: []Value{{Name: "rtt", Num: ms(f.RTT), Unit: "ms"}},
 		})
 		sf.weights = append(sf.weights, Weak)
@@ -102,7 +102,7 @@ func sniFailFlow(c *Context, f *analyze.Flow, q *QAFlow) (sniFail, bool) {
 
 // resetMode: the server side reset the connection after the ClientHello
 // and before any ServerHello.
-func (sf *sniFail) resetMode(flt string) bool {
+func (sf *sniFail) resetMode(flt *lazyFilter) bool {
 	f, t := sf.f, sf.f.TLS
 	var r *analyze.Reset
 	for i := range f.Resets {
@@ -125,27 +125,29 @@ func (sf *sniFail) resetMode(flt string) bool {
 		text += fmt.Sprintf(", %.1f ms after the client's last packet", ms(d))
 		vals = append(vals, Value{Name: "reset_delay", Num: ms(d), Unit: "ms"})
 	}
-	sf.add("reset", Medium, Evidence{Text: text, Frames: []uint64{t.ClientFrame, r.Frame}, Filter: AndFrames(flt, t.ClientFrame, r.Frame), Values: vals})
+	sf.add("reset", Medium, Evidence{Text: text, Frames: []uint64{t.ClientFrame, r.Frame}, Filter: AndFrames(flt.String(), t.ClientFrame, r.Frame), Values: vals})
 	return true
 }
 
 // unansweredMode: no ServerHello and no reset; what came back instead.
-func (sf *sniFail) unansweredMode(c *Context, flt string) bool {
+func (sf *sniFail) unansweredMode(c *Context, flt *lazyFilter) bool {
 	f, t := sf.f, sf.f.TLS
 	if t.ServerFrame != 0 || t.HRRFrame != 0 {
 		return false
 	}
 	srv, cli := &f.Dir[analyze.FromServer], &f.Dir[analyze.FromClient]
 	ch := t.ClientFrame
-	srvFilter := fmt.Sprintf("%s && ip.src == %s", flt, f.Server.Addr())
-	if f.Server.Addr().Is6() && !f.Server.Addr().Is4In6() {
-		srvFilter = fmt.Sprintf("%s && ipv6.src == %s", flt, f.Server.Addr())
+	srvFilter := func() string { // built only for evidence
+		if f.Server.Addr().Is6() && !f.Server.Addr().Is4In6() {
+			return fmt.Sprintf("%s && ipv6.src == %s", flt, f.Server.Addr())
+		}
+		return fmt.Sprintf("%s && ip.src == %s", flt, f.Server.Addr())
 	}
 	switch {
 	case srv.Payload > 0 && t.Records[analyze.FromServer] == 0 && t.Malformed != "":
 		sf.add("not TLS", Strong, Evidence{
 			Text:   fmt.Sprintf("the server side answered the ClientHello (frame %d) with %d bytes that are not TLS (%s): a block page or a filter's reply", ch, srv.Payload, t.Malformed),
-			Frames: []uint64{ch}, Filter: srvFilter + " && tcp.len > 0",
+			Frames: []uint64{ch}, Filter: srvFilter() + " && tcp.len > 0",
 		})
 	case sf.alertMode(flt):
 	case srv.Payload > 0:
@@ -153,14 +155,14 @@ func (sf *sniFail) unansweredMode(c *Context, flt string) bool {
 	case srv.FINs > 0:
 		sf.add("fin", Medium, Evidence{
 			Text:   fmt.Sprintf("the server side closed the connection (FIN) after the ClientHello for %s (frame %d) without sending a byte", t.SNI, ch),
-			Frames: []uint64{ch}, Filter: srvFilter + " && tcp.flags.fin == 1",
+			Frames: []uint64{ch}, Filter: srvFilter() + " && tcp.flags.fin == 1",
 		})
 	case srv.LastFrame < ch && cli.Retransmissions > 0:
 		frames := append([]uint64{ch}, clientResets(f)...)
 		sf.add("drop", Medium, Evidence{
 			Text: fmt.Sprintf("the ClientHello for %s (frame %d) was never acknowledged: the client retransmitted %d times over %.1f s and the server side, which had answered the SYN, sent nothing more",
 				t.SNI, ch, cli.Retransmissions, cli.Last.Sub(srv.First).Seconds()),
-			Frames: frames, Filter: flt + " && (tcp.analysis.retransmission || " + FramesFilter(frames) + ")",
+			Frames: frames, Filter: flt.String() + " && (tcp.analysis.retransmission || " + FramesFilter(frames) + ")",
 			Values: []Value{{Name: "retransmissions", Num: float64(cli.Retransmissions)}},
 		})
 	case srv.Payload == 0 && cli.LargeRetrans > 0 && sizePasses(c, f) != nil:
@@ -168,7 +170,7 @@ func (sf *sniFail) unansweredMode(c *Context, flt string) bool {
 		sf.add("drop", Medium, Evidence{
 			Text: fmt.Sprintf("the segment of the ClientHello for %s (frame %d) that carries the name was retransmitted %d times and never acknowledged, while the server side acknowledged only what followed it; segments as large reached the same server for %s (flow %d), so the path's MTU is not the cause",
 				t.SNI, ch, cli.Retransmissions, g.TLS.SNI, g.ID),
-			Frames: []uint64{ch, g.TLS.ServerFrame}, Filter: flt + " && tcp.analysis.retransmission",
+			Frames: []uint64{ch, g.TLS.ServerFrame}, Filter: flt.String() + " && tcp.analysis.retransmission",
 			Values: []Value{{Name: "retransmissions", Num: float64(cli.Retransmissions)}},
 		})
 	case cli.Retransmissions == 0 && (cli.FINs > 0 || cli.RSTs > 0) && f.IdleAfterFrame > ch &&
@@ -176,7 +178,7 @@ func (sf *sniFail) unansweredMode(c *Context, flt string) bool {
 		sf.add("silence", Medium, Evidence{
 			Text: fmt.Sprintf("the ClientHello for %s (frame %d) was acknowledged but never answered: %.1f s of silence until the client gave up in frame %d",
 				t.SNI, ch, f.MaxIdle.Seconds(), f.IdleAfterFrame),
-			Frames: []uint64{ch, f.IdleAfterFrame}, Filter: AndFrames(flt, ch, f.IdleAfterFrame),
+			Frames: []uint64{ch, f.IdleAfterFrame}, Filter: AndFrames(flt.String(), ch, f.IdleAfterFrame),
 			Values: []Value{{Name: "silence", Num: ms(f.MaxIdle), Unit: "ms"}},
 		})
 	default:
@@ -194,7 +196,7 @@ func (sf *sniFail) add(mode string, w float64, e Evidence) {
 
 // alertMode: a cleartext fatal alert from the server side that the
 // ClientHello does not explain (then tls_failure owns it).
-func (sf *sniFail) alertMode(flt string) bool {
+func (sf *sniFail) alertMode(flt *lazyFilter) bool {
 	f, t := sf.f, sf.f.TLS
 	al, ok := serverFatalAlert(t)
 	if !ok || helloExplains(t, al.Description) != "" {
@@ -203,13 +205,13 @@ func (sf *sniFail) alertMode(flt string) bool {
 	name := tlsmsg.AlertDescriptionName(al.Description)
 	sf.add("alert", Medium, Evidence{
 		Text:   fmt.Sprintf("the server side answered the ClientHello for %s (frame %d) with a fatal %s alert in frame %d instead of a ServerHello", t.SNI, t.ClientFrame, name, al.Frame),
-		Frames: []uint64{t.ClientFrame, al.Frame}, Filter: AndFrames(flt, t.ClientFrame, al.Frame),
+		Frames: []uint64{t.ClientFrame, al.Frame}, Filter: AndFrames(flt.String(), t.ClientFrame, al.Frame),
 		Values: []Value{{Name: "alert", Num: float64(al.Description)}},
 	})
 	if srv := &f.Dir[analyze.FromServer]; !ttlConsistent(f) && f.SYNACKFrame != 0 {
 		sf.ev = append(sf.ev, Evidence{
 			Text:   fmt.Sprintf("the server side's packets arrived with TTLs from %d to %d while its SYN-ACK (frame %d) had %d: another box sent the alert", srv.TTLMin, srv.TTLMax, f.SYNACKFrame, srv.TTLFirst),
-			Frames: []uint64{f.SYNACKFrame, al.Frame}, Filter: AndFrames(flt, f.SYNACKFrame, al.Frame),
+			Frames: []uint64{f.SYNACKFrame, al.Frame}, Filter: AndFrames(flt.String(), f.SYNACKFrame, al.Frame),
 			Values: []Value{{Name: "ttl_min", Num: float64(srv.TTLMin)}, {Name: "ttl_max", Num: float64(srv.TTLMax)}},
 		})
 		sf.weights = append(sf.weights, Medium)

@@ -187,7 +187,7 @@ func icptFlow(c *Context, f *analyze.Flow, q *QAFlow) (icpt, bool) {
 		ic.prod = tunnelProduct(f)
 		ic.viaTunnel = ic.prod != nil
 	}
-	flt := FlowFilter(f)
+	flt := &lazyFilter{f: f}
 	certSignal := ic.issuerSignal(flt) && ic.weights[0] >= Medium // a weak issuer signal needs company
 	alertSignal := ic.alertSignal(flt)
 	hidden := ic.tls13AlertSignal(flt)
@@ -223,7 +223,7 @@ func clientAccepted(t *analyze.TLSInfo) bool {
 }
 
 // issuerSignal weighs a non-Microsoft chain.
-func (ic *icpt) issuerSignal(flt string) bool {
+func (ic *icpt) issuerSignal(flt *lazyFilter) bool {
 	if !ic.foreign {
 		return false
 	}
@@ -251,7 +251,7 @@ func (ic *icpt) issuerSignal(flt string) bool {
 		text += " (TLS 1.3: read by decrypting the handshake with the key log)"
 	}
 	frames := nonZero([]uint64{t.ServerFrame, t.CertFrame})
-	ic.ev = append(ic.ev, Evidence{Text: text, Frames: frames, Filter: AndFrames(flt, frames...)})
+	ic.ev = append(ic.ev, Evidence{Text: text, Frames: frames, Filter: AndFrames(flt.String(), frames...)})
 	ic.weights = append(ic.weights, w)
 	if ic.prod != nil && (!ic.q.Broad || ic.established) {
 		ic.weights = append(ic.weights, Weak) // a name match is a bonus (section 2b)
@@ -261,7 +261,7 @@ func (ic *icpt) issuerSignal(flt string) bool {
 
 // alertSignal weighs the client's certificate alert after the server's
 // flight.
-func (ic *icpt) alertSignal(flt string) bool {
+func (ic *icpt) alertSignal(flt *lazyFilter) bool {
 	t := ic.f.TLS
 	after := max(t.CertFrame, t.ServerFrame)
 	for _, al := range t.Alerts {
@@ -287,7 +287,7 @@ func (ic *icpt) alertSignal(flt string) bool {
 		}
 		ic.ev = append(ic.ev, Evidence{
 			Text:   fmt.Sprintf("the client rejected the certificate: it sent a fatal %s alert in frame %d%s", tlsmsg.AlertDescriptionName(al.Description), al.Frame, how),
-			Frames: frames, Filter: AndFrames(flt, frames...),
+			Frames: frames, Filter: AndFrames(flt.String(), frames...),
 			Values: []Value{{Name: "alert", Num: float64(al.Description)}},
 		})
 		ic.weights = append(ic.weights, w)
@@ -298,7 +298,7 @@ func (ic *icpt) alertSignal(flt string) bool {
 
 // tls13AlertSignal spots a TLS 1.3 client whose first encrypted record is
 // an alert-sized record in place of its Finished, followed by its close.
-func (ic *icpt) tls13AlertSignal(flt string) bool {
+func (ic *icpt) tls13AlertSignal(flt *lazyFilter) bool {
 	t := ic.f.TLS
 	first := t.FirstAppData[analyze.FromClient][0]
 	cli := &ic.f.Dir[analyze.FromClient]
@@ -310,7 +310,7 @@ func (ic *icpt) tls13AlertSignal(flt string) bool {
 	}
 	ic.ev = append(ic.ev, Evidence{
 		Text:   fmt.Sprintf("TLS 1.3 hides the certificate, but the client's first encrypted record (frame %d) is %d bytes, the size of an alert and not of its Finished, and the client then closed: it likely refused the certificate", first.Frame, first.Len),
-		Frames: []uint64{first.Frame}, Filter: AndFrames(flt, first.Frame),
+		Frames: []uint64{first.Frame}, Filter: AndFrames(flt.String(), first.Frame),
 		Values: []Value{{Name: "record_len", Num: float64(first.Len), Unit: "bytes"}},
 	})
 	ic.weights = append(ic.weights, Weak)
@@ -321,7 +321,7 @@ func (ic *icpt) tls13AlertSignal(flt string) bool {
 // server, from the SYN-ACK's round trip and hop count (rtt_syn and ttl_srv
 // of research/heuristics.md section 0). The ClientHello-to-ServerHello delay is bounded below by the
 // flow's longest silence when that silence ended between the two.
-func (ic *icpt) nearSignals(flt string) (near, split bool) {
+func (ic *icpt) nearSignals(flt *lazyFilter) (near, split bool) {
 	f, t := ic.f, ic.f.TLS
 	if t.InTunnel || f.RTT <= 0 || f.RTT > nearRTT || f.SYNACKFrame == 0 {
 		return false, false // a CONNECT tunnel's peer is the proxy by design
@@ -331,7 +331,7 @@ func (ic *icpt) nearSignals(flt string) (near, split bool) {
 		near = true
 		ic.ev = append(ic.ev, Evidence{
 			Text:   fmt.Sprintf("the peer answered the SYN in %.1f ms with TTL %d (%d hops): it sits on the local network, not in Microsoft's", ms(f.RTT), srv.TTLFirst, h),
-			Frames: []uint64{f.SYNACKFrame}, Filter: AndFrames(flt, f.SYNACKFrame),
+			Frames: []uint64{f.SYNACKFrame}, Filter: AndFrames(flt.String(), f.SYNACKFrame),
 			Values: []Value{{Name: "rtt", Num: ms(f.RTT), Unit: "ms"}, {Name: "server_ttl", Num: float64(srv.TTLFirst)}},
 		})
 		ic.weights = append(ic.weights, Weak)
@@ -341,7 +341,7 @@ func (ic *icpt) nearSignals(flt string) (near, split bool) {
 		ic.ev = append(ic.ev, Evidence{
 			Text: fmt.Sprintf("it answered the SYN in %.1f ms but waited at least %.1f ms after the ClientHello before its ServerHello (frame %d): it read the name, then dialled the real server",
 				ms(f.RTT), ms(f.MaxIdle), t.ServerFrame),
-			Frames: []uint64{f.SYNACKFrame, t.ClientFrame, t.ServerFrame}, Filter: AndFrames(flt, f.SYNACKFrame, t.ClientFrame, t.ServerFrame),
+			Frames: []uint64{f.SYNACKFrame, t.ClientFrame, t.ServerFrame}, Filter: AndFrames(flt.String(), f.SYNACKFrame, t.ClientFrame, t.ServerFrame),
 			Values: []Value{{Name: "rtt", Num: ms(f.RTT), Unit: "ms"}, {Name: "hello_delay_min", Num: ms(f.MaxIdle), Unit: "ms"}},
 		})
 		ic.weights = append(ic.weights, Medium)
