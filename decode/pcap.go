@@ -21,6 +21,7 @@ const maxRecordLen = 262144
 // (TestPcapRecordsMatchPcapgo).
 type pcapRecords struct {
 	order   binary.ByteOrder
+	big     bool // order is big-endian
 	nanos   bool
 	snaplen uint32
 	large   []byte // records too large to slice from the buffer
@@ -73,8 +74,16 @@ func (r *Reader) nextRecord(f *Frame) error {
 	case len(hdr) < 16:
 		return fmt.Errorf("%w: record header: %d of 16 bytes: %w", ErrTruncated, len(hdr), io.ErrUnexpectedEOF)
 	}
-	sec, frac := pr.order.Uint32(hdr[0:]), pr.order.Uint32(hdr[4:])
-	caplen, origlen := pr.order.Uint32(hdr[8:]), pr.order.Uint32(hdr[12:])
+	// Direct calls, not through pr.order: four interface calls a record
+	// are not inlined.
+	var sec, frac, caplen, origlen uint32
+	if pr.big {
+		be := binary.BigEndian
+		sec, frac, caplen, origlen = be.Uint32(hdr[0:]), be.Uint32(hdr[4:]), be.Uint32(hdr[8:]), be.Uint32(hdr[12:])
+	} else {
+		le := binary.LittleEndian
+		sec, frac, caplen, origlen = le.Uint32(hdr[0:]), le.Uint32(hdr[4:]), le.Uint32(hdr[8:]), le.Uint32(hdr[12:])
+	}
 	if int64(caplen) > int64(pr.maxLen()) {
 		return fmt.Errorf("%w: capture length exceeds snap length: %d > %d", ErrCorrupt, caplen, pr.snaplen)
 	}

@@ -210,7 +210,7 @@ func (r *Reader) openPcap() error {
 	r.pcap = pr
 	r.records = pcapRecords{order: binary.LittleEndian, nanos: r.info.Nanosecond, snaplen: pr.Snaplen()}
 	if bigEndian {
-		r.records.order = binary.BigEndian
+		r.records.order, r.records.big = binary.BigEndian, true
 	}
 	r.link = pr.LinkType()
 	r.info.Snaplen = pr.Snaplen()
