@@ -76,6 +76,11 @@ type Table struct {
 	// that may have expired instead of walking all of them.
 	expiries expiryHeap
 	last     *Flow // the flow of the previous packet, if still live
+	// recent holds live flows found lately, by the low bits of their hash:
+	// 32 KiB that stay in the cache, where the index of a hundred thousand
+	// live flows (4 MiB) does not, so a packet of an active flow skips the
+	// index. A flow leaves it when it leaves the live table (forget).
+	recent [recentFlows]*Flow
 	shared   *appShared
 	// flowsOnly skips the application layer (BenchmarkFlows measures the
 	// flow table alone).
@@ -85,6 +90,9 @@ type Table struct {
 	MaxFlows  int
 	Untracked uint64
 }
+
+// recentFlows is the size of Table.recent, a power of two.
+const recentFlows = 4096
 
 // DefaultMaxFlows is the flow cap: about 1.5 KB each, a few GB at most;
 // ten times the flows of a 10 M-packet office capture.
@@ -120,7 +128,12 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 	hashed := false
 	if f == nil || !f.key.equal(&k) {
 		h, hashed = t.live.hash(&k), true
-		f = t.live.get(&k, h)
+		r := &t.recent[h&(recentFlows-1)]
+		if f = *r; f == nil || !f.key.equal(&k) {
+			if f = t.live.get(&k, h); f != nil {
+				*r = f
+			}
+		}
 	}
 	if f != nil && p.Proto == decode.ProtoTCP && isNewConnection(f, p) {
 		t.retire(f)
@@ -141,6 +154,7 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 		}
 		f = newFlow(k, swapped, fr, p)
 		t.live.put(f, h)
+		t.recent[h&(recentFlows-1)] = f
 	} else {
 		schedule = now < f.last
 	}
@@ -325,10 +339,14 @@ func (t *Table) retire(f *Flow) {
 	t.done = append(t.done, f)
 }
 
-// forget drops f from the last-flow cache when it leaves the live table.
+// forget drops f from the last-flow and recent-flow caches when it leaves
+// the live table.
 func (t *Table) forget(f *Flow) {
 	if t.last == f {
 		t.last = nil
+	}
+	if r := &t.recent[t.live.hash(&f.key)&(recentFlows-1)]; *r == f {
+		*r = nil
 	}
 }
 
