@@ -81,7 +81,7 @@ type Table struct {
 	// live flows (4 MiB) does not, so a packet of an active flow skips the
 	// index. A flow leaves it when it leaves the live table (forget).
 	recent [recentFlows]*Flow
-	shared   *appShared
+	shared *appShared
 	// flowsOnly skips the application layer (BenchmarkFlows measures the
 	// flow table alone).
 	flowsOnly bool
