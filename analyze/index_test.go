@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"math"
 	"math/rand/v2"
@@ -122,5 +123,37 @@ func TestFlowCap(t *testing.T) {
 	}
 	if len(res.Capture.Warnings) == 0 || !strings.Contains(res.Capture.Warnings[len(res.Capture.Warnings)-1], "more than 100 flows") {
 		t.Errorf("warnings %q", res.Capture.Warnings)
+	}
+}
+
+// TestFlowsLeaveTheRecentCache: a flow that left the live table (expired
+// after two idle hours, or closed and replaced by a new connection on the
+// same ports) must not be found again through the recent-flow cache; its
+// key's next packet starts a new flow.
+func TestFlowsLeaveTheRecentCache(t *testing.T) {
+	c := newCapture()
+	s1 := decodetest.NewSession(testClient, testServer)
+	c.add(s1.Handshake()...)
+	c.add(s1.Data(nil, decodetest.ClientToServer, []byte("one")))
+	// Three idle hours: the flow expires (tcpIdle); then the same ports.
+	c.after(3*time.Hour, s1.Data(nil, decodetest.ClientToServer, []byte("two")))
+	// A clean close, then a new connection on the same ports.
+	other := netip.MustParseAddrPort("10.20.30.11:50001")
+	s2 := decodetest.NewSession(other, testServer)
+	c.add(s2.Handshake()...)
+	c.add(s2.FIN(nil, decodetest.ClientToServer), s2.FIN(nil, decodetest.ServerToClient), s2.ACK(nil, decodetest.ClientToServer))
+	s3 := decodetest.NewSession(other, testServer)
+	s3.Client.Next += 100000
+	c.add(s3.Handshake()...)
+	res := c.read(t)
+	var hist []string
+	for _, f := range res.Flows {
+		hist = append(hist, fmt.Sprintf("%v %d-%d %s", f.Client, f.FirstFrame, f.LastFrame, f.History()))
+	}
+	if len(res.Flows) != 4 {
+		t.Fatalf("flows %q, want 4: the expired one, the data after it, the closed one, the new connection", hist)
+	}
+	if res.Flows[1].History() != "D" || res.Flows[3].History() != "ShA" {
+		t.Errorf("flows %q: want the second to be only the late data and the fourth the new handshake", hist)
 	}
 }
