@@ -2,8 +2,8 @@ package analyze
 
 import (
 	"bytes"
-	"fmt"
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/netip"
