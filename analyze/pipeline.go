@@ -55,11 +55,7 @@ func (cr *capReader) pipeline(ctx context.Context) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if v := recover(); v != nil {
-			ferr := decode.FaultError(v)
-			if ferr == nil {
-				panic(v)
-			}
-			err = &decode.Error{Frame: cr.at.Number, Offset: cr.at.Offset, What: "pcap record", Err: ferr}
+			err = faultAt(v, cr.at)
 		}
 	}()
 	table, c := cr.table, cr.c
@@ -99,12 +95,7 @@ func (cr *capReader) produce(ctx context.Context, free <-chan *frameBatch, full 
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if v := recover(); v != nil {
-			ferr := decode.FaultError(v)
-			if ferr == nil {
-				panic(v)
-			}
-			at := &b.frs[b.n]
-			b.err = &decode.Error{Frame: at.Number, Offset: at.Offset, What: "pcap record", Err: ferr}
+			b.err = faultAt(v, &b.frs[b.n])
 			send()
 		}
 	}()

@@ -162,11 +162,7 @@ func (cr *capReader) loop(ctx context.Context) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if v := recover(); v != nil {
-			ferr := decode.FaultError(v)
-			if ferr == nil {
-				panic(v)
-			}
-			err = &decode.Error{Frame: cr.fr.Number, Offset: cr.fr.Offset, What: "pcap record", Err: ferr}
+			err = faultAt(v, &cr.fr)
 		}
 	}()
 	rd, fr, pkt, table, c := cr.rd, &cr.fr, &cr.pkt, cr.table, cr.c
@@ -205,6 +201,17 @@ func (cr *capReader) loop(ctx context.Context) (err error) {
 		}
 	}
 	return err
+}
+
+// faultAt turns a value recovered under debug.SetPanicOnFault into the
+// error that names the frame being read when the mapped file it lay in
+// turned out truncated. Any other panic goes on.
+func faultAt(v any, at *decode.Frame) error {
+	ferr := decode.FaultError(v)
+	if ferr == nil {
+		panic(v)
+	}
+	return &decode.Error{Frame: at.Number, Offset: at.Offset, What: "pcap record", Err: ferr}
 }
 
 // decode counts a frame read into the capture's figures and decodes it,
