@@ -108,6 +108,11 @@ type Reader struct {
 	custom    []customBlock
 	packetOff int64
 	scanned   bool
+	// nextEPB is the enhanced packet block scanBlocks found at the current
+	// position, when readEPB can read it instead of pcapgo; ifaces caches
+	// the section's interfaces for it.
+	nextEPB []byte
+	ifaces  []ngIface
 }
 
 type countingReader struct {
@@ -322,6 +327,13 @@ func (r *Reader) nextPcapNG(f *Frame) error {
 	}
 	r.scanned = false
 	off := r.packetOff
+	if b := r.nextEPB; b != nil {
+		r.nextEPB = nil
+		if !slowEPB && r.readEPB(f, b) {
+			f.Offset = off
+			return nil
+		}
+	}
 	data, ci, opts, err := r.ng.ZeroCopyReadPacketDataWithOptions()
 	if err != nil {
 		if err == io.EOF {
@@ -370,4 +382,7 @@ func (r *Reader) onStatistics(iface int, s pcapgo.NgInterfaceStatistics) {
 	r.drops[iface] = s.PacketsDropped
 }
 
-func (r *Reader) endSection() { clear(r.drops) }
+func (r *Reader) endSection() {
+	clear(r.drops)
+	r.ifaces = r.ifaces[:0] // a new section has interfaces of its own
+}
