@@ -20,8 +20,7 @@ const maxRecordLen = 262144
 // 10 M records), and the checks and messages are pcapgo's own
 // (TestPcapRecordsMatchPcapgo).
 type pcapRecords struct {
-	order   binary.ByteOrder
-	big     bool // order is big-endian
+	big     bool // the file's byte order is big-endian
 	nanos   bool
 	snaplen uint32
 	large   []byte // records too large to slice from the buffer
@@ -74,8 +73,8 @@ func (r *Reader) nextRecord(f *Frame) error {
 	case len(hdr) < 16:
 		return fmt.Errorf("%w: record header: %d of 16 bytes: %w", ErrTruncated, len(hdr), io.ErrUnexpectedEOF)
 	}
-	// Direct calls, not through pr.order: four interface calls a record
-	// are not inlined.
+	// Direct calls, not through a binary.ByteOrder: four interface calls a
+	// record are not inlined.
 	var sec, frac, caplen, origlen uint32
 	if pr.big {
 		be := binary.BigEndian

@@ -35,7 +35,11 @@ func TestPcapRecordsMatchPcapgo(t *testing.T) {
 		// pcapgo reads the header rewritten to 2.4 as qadiag's reader does.
 		fixed := bytes.Clone(data)
 		if len(fixed) >= 8 {
-			ours.records.order.PutUint16(fixed[6:], 4)
+			order := binary.ByteOrder(binary.LittleEndian)
+			if ours.records.big {
+				order = binary.BigEndian
+			}
+			order.PutUint16(fixed[6:], 4)
 		}
 		theirs, err := pcapgo.NewReader(bufio.NewReaderSize(bytes.NewReader(fixed), bufSize))
 		if err != nil {

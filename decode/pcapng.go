@@ -217,7 +217,8 @@ func (r *Reader) iface(i int) (*ngIface, bool) {
 // reading. Anything else (options, an unknown interface) is left to pcapgo.
 func (r *Reader) readEPB(f *Frame, b []byte) bool {
 	o := r.order
-	in, ok := r.iface(int(o.Uint32(b[8:])))
+	id := int(o.Uint32(b[8:]))
+	in, ok := r.iface(id)
 	if !ok {
 		return false
 	}
@@ -225,7 +226,7 @@ func (r *Reader) readEPB(f *Frame, b []byte) bool {
 	caplen := int(o.Uint32(b[20:]))
 	f.Time = time.Unix(int64(ts/in.secondMask+in.offset), int64(ts%in.secondMask*in.scaleUp/in.scaleDown)).UTC()
 	f.CapLen, f.OrigLen = caplen, int(o.Uint32(b[24:]))
-	f.Interface = int(o.Uint32(b[8:]))
+	f.Interface = id
 	f.LinkType = in.link
 	f.Comments = 0
 	f.Data = b[28 : 28+caplen : 28+caplen] // valid until the buffer is refilled, as pcapgo's

@@ -213,10 +213,7 @@ func (r *Reader) openPcap() error {
 		return &Error{Frame: 1, What: "pcap file header", Err: classify(err)}
 	}
 	r.pcap = pr
-	r.records = pcapRecords{order: binary.LittleEndian, nanos: r.info.Nanosecond, snaplen: pr.Snaplen()}
-	if bigEndian {
-		r.records.order, r.records.big = binary.BigEndian, true
-	}
+	r.records = pcapRecords{big: bigEndian, nanos: r.info.Nanosecond, snaplen: pr.Snaplen()}
 	r.link = pr.LinkType()
 	r.info.Snaplen = pr.Snaplen()
 	r.offset = 24
