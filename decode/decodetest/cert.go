@@ -24,22 +24,25 @@ var (
 	caNotAfter  = time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// keyFor derives a reproducible Ed25519 key from a name.
-func keyFor(name string) ed25519.PrivateKey {
-	seed := sha256.Sum256([]byte("decodetest key\x00" + name))
+// DerivedKey derives a reproducible Ed25519 key from a name. The domain
+// keeps generators apart: the same name gives each its own key.
+func DerivedKey(domain, name string) ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte(domain + " key\x00" + name))
 	return ed25519.NewKeyFromSeed(seed[:])
 }
 
-// serialFor derives a reproducible positive serial number from a name.
-func serialFor(name string) *big.Int {
-	h := sha256.Sum256([]byte("decodetest serial\x00" + name))
+// DerivedSerial derives a reproducible positive 63-bit serial number from a
+// name, in a domain as DerivedKey.
+func DerivedSerial(domain, name string) *big.Int {
+	h := sha256.Sum256([]byte(domain + " serial\x00" + name))
 	return new(big.Int).SetUint64(binary.BigEndian.Uint64(h[:]) >> 1)
 }
 
-// sign creates a certificate for tmpl signed by issuer's key, with a
-// seeded reader so that nothing depends on the system's randomness (Ed25519
-// signatures are deterministic: RFC 8032 5.1.6).
-func sign(tmpl, parent *x509.Certificate, pub ed25519.PublicKey, issuerKey ed25519.PrivateKey) []byte {
+// SignCert creates a certificate for tmpl signed by issuerKey as parent,
+// with a reader seeded by the subject so that nothing depends on the
+// system's randomness (Ed25519 signatures are deterministic: RFC 8032
+// 5.1.6). It panics on an impossible template: generators build their own.
+func SignCert(tmpl, parent *x509.Certificate, pub ed25519.PublicKey, issuerKey ed25519.PrivateKey) []byte {
 	r := rand.NewChaCha8(sha256.Sum256([]byte(tmpl.Subject.String())))
 	der, err := x509.CreateCertificate(r, tmpl, parent, pub, issuerKey)
 	if err != nil {
@@ -47,6 +50,9 @@ func sign(tmpl, parent *x509.Certificate, pub ed25519.PublicKey, issuerKey ed255
 	}
 	return der
 }
+
+func keyFor(name string) ed25519.PrivateKey { return DerivedKey("decodetest", name) }
+func serialFor(name string) *big.Int        { return DerivedSerial("decodetest", name) }
 
 // SelfSignedCert returns a DER certificate for cn, valid between notBefore
 // and notAfter, whose issuer is issuerCN. When issuerCN equals cn the
@@ -67,7 +73,7 @@ func SelfSignedCert(cn, issuerCN string, notBefore, notAfter time.Time) []byte {
 	if issuerCN == cn {
 		parent = tmpl
 	}
-	return sign(tmpl, parent, key.Public().(ed25519.PublicKey), keyFor(issuerCN))
+	return SignCert(tmpl, parent, key.Public().(ed25519.PublicKey), keyFor(issuerCN))
 }
 
 // CertChain returns a leaf for leafCN (also its DNS name) valid from
@@ -92,7 +98,7 @@ func CertChainValidity(leafCN, issuerCN, issuerOrg string, notBefore, notAfter t
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 	}
 	caKey := keyFor(issuerCN + "\x00" + issuerOrg)
-	caDER := sign(ca, root, caKey.Public().(ed25519.PublicKey), keyFor(rootName.CommonName))
+	caDER := SignCert(ca, root, caKey.Public().(ed25519.PublicKey), keyFor(rootName.CommonName))
 	parsed, err := x509.ParseCertificate(caDER)
 	if err != nil {
 		panic(fmt.Sprintf("decodetest: parsing certificate %q: %v", issuerCN, err))
@@ -106,6 +112,6 @@ func CertChainValidity(leafCN, issuerCN, issuerOrg string, notBefore, notAfter t
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	leafDER := sign(leaf, parsed, leafKey.Public().(ed25519.PublicKey), caKey)
+	leafDER := SignCert(leaf, parsed, leafKey.Public().(ed25519.PublicKey), caKey)
 	return [][]byte{leafDER, caDER}
 }

@@ -2,15 +2,13 @@ package scenario
 
 import (
 	"crypto/ed25519"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/binary"
 	"fmt"
-	"math/big"
-	"math/rand/v2"
 	"strings"
 	"time"
+
+	"github.com/qadiag/qadiag/decode/decodetest"
 )
 
 // Validity of the certificates: leaves for a year around the capture
@@ -31,33 +29,33 @@ var (
 func certChain(leafCN, issuerCN, issuerOrg, rootCN, rootOrg string, extraSANs ...string) [][]byte {
 	rootName := pkix.Name{CommonName: rootCN, Organization: []string{rootOrg}, Country: []string{"US"}}
 	caName := pkix.Name{CommonName: issuerCN, Organization: []string{issuerOrg}, Country: []string{"US"}}
-	caKey := keyFor(issuerCN)
+	caKey := decodetest.DerivedKey(certDomain, issuerCN)
 	ca := &x509.Certificate{
-		SerialNumber: serialFor(issuerCN),
+		SerialNumber: decodetest.DerivedSerial(certDomain, issuerCN),
 		Subject:      caName,
 		NotBefore:    caNotBefore, NotAfter: caNotAfter,
 		IsCA: true, BasicConstraintsValid: true, MaxPathLenZero: true,
 		KeyUsage:    x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
-	root, rootKey := &x509.Certificate{Subject: rootName}, keyFor(rootCN)
+	root, rootKey := &x509.Certificate{Subject: rootName}, decodetest.DerivedKey(certDomain, rootCN)
 	if rootCN == issuerCN { // the inspection CA signs itself
 		root, rootKey = ca, caKey
 	}
-	caDER := sign(ca, root, caKey.Public().(ed25519.PublicKey), rootKey)
+	caDER := decodetest.SignCert(ca, root, caKey.Public().(ed25519.PublicKey), rootKey)
 	parent, err := x509.ParseCertificate(caDER)
 	if err != nil {
 		panic(fmt.Sprintf("scenario: parsing certificate %q: %v", issuerCN, err))
 	}
 	leaf := &x509.Certificate{
-		SerialNumber: serialFor(leafCN + "\x00" + issuerCN),
+		SerialNumber: decodetest.DerivedSerial(certDomain, leafCN+"\x00"+issuerCN),
 		Subject:      pkix.Name{CommonName: leafCN, Organization: leafOrg(leafCN, issuerOrg)},
 		NotBefore:    leafNotBefore, NotAfter: leafNotAfter,
 		DNSNames:    append(sans(leafCN), extraSANs...),
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
-	leafDER := sign(leaf, parent, keyFor(leafCN).Public().(ed25519.PublicKey), caKey)
+	leafDER := decodetest.SignCert(leaf, parent, decodetest.DerivedKey(certDomain, leafCN).Public().(ed25519.PublicKey), caKey)
 	return [][]byte{leafDER, caDER}
 }
 
@@ -83,25 +81,5 @@ func sans(cn string) []string {
 	return []string{cn}
 }
 
-// keyFor derives a reproducible Ed25519 key from a name.
-func keyFor(name string) ed25519.PrivateKey {
-	s := sha256.Sum256([]byte("qadiag scenario key\x00" + name))
-	return ed25519.NewKeyFromSeed(s[:])
-}
-
-// serialFor derives a reproducible positive 63-bit serial number.
-func serialFor(name string) *big.Int {
-	h := sha256.Sum256([]byte("qadiag scenario serial\x00" + name))
-	return new(big.Int).SetUint64(binary.BigEndian.Uint64(h[:]) >> 1)
-}
-
-// sign creates tmpl signed by issuerKey as parent, reading any randomness
-// crypto/x509 asks for from a source seeded by the subject.
-func sign(tmpl, parent *x509.Certificate, pub ed25519.PublicKey, issuerKey ed25519.PrivateKey) []byte {
-	r := rand.NewChaCha8(sha256.Sum256([]byte(tmpl.Subject.String())))
-	der, err := x509.CreateCertificate(r, tmpl, parent, pub, issuerKey)
-	if err != nil {
-		panic(fmt.Sprintf("scenario: creating certificate %q: %v", tmpl.Subject.CommonName, err))
-	}
-	return der
-}
+// certDomain keeps the scenarios' keys and serial numbers their own.
+const certDomain = "qadiag scenario"
