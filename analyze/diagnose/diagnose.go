@@ -280,3 +280,29 @@ func (c *Context) finish(f *Finding) {
 		}
 	}
 }
+
+// grouped collects values by key in the order the keys first appear, so
+// that a detector's findings come out in flow order, not map order.
+type grouped[K comparable, V any] struct {
+	keys []K
+	m    map[K][]V
+}
+
+func (g *grouped[K, V]) add(k K, v V) {
+	if g.m == nil {
+		g.m = map[K][]V{}
+	}
+	if _, seen := g.m[k]; !seen {
+		g.keys = append(g.keys, k)
+	}
+	g.m[k] = append(g.m[k], v)
+}
+
+// findings makes one finding per group, in key order of first appearance.
+func (g *grouped[K, V]) findings(finding func(K, []V) Finding) []Finding {
+	var out []Finding
+	for _, k := range g.keys {
+		out = append(out, finding(k, g.m[k]))
+	}
+	return out
+}

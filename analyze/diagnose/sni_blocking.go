@@ -47,8 +47,7 @@ const (
 // differential and repetition signals, since a name filter would have cut
 // it too.
 func detectSNIBlocking(c *Context) []Finding {
-	byHost := map[string][]sniFail{}
-	var order []string
+	var byHost grouped[string, sniFail]
 	for _, f := range c.Flows {
 		q := c.QA(f)
 		if q == nil || f.TLS == nil || f.TLS.SNI == "" || f.TLS.ClientFrame == 0 || f.SYNACKFrame == 0 {
@@ -58,16 +57,9 @@ func detectSNIBlocking(c *Context) []Finding {
 		if !ok {
 			continue
 		}
-		if _, seen := byHost[q.Host]; !seen {
-			order = append(order, q.Host)
-		}
-		byHost[q.Host] = append(byHost[q.Host], sf)
+		byHost.add(q.Host, sf)
 	}
-	var out []Finding
-	for _, h := range order {
-		out = append(out, sniFinding(c, h, byHost[h]))
-	}
-	return out
+	return byHost.findings(func(h string, sfs []sniFail) Finding { return sniFinding(c, h, sfs) })
 }
 
 // sniFail is one flow whose ClientHello went unanswered, and how.

@@ -59,8 +59,7 @@ func detectTLSFailure(c *Context) []Finding {
 		host string
 		desc uint8
 	}
-	groups := map[key][]tlsFail{}
-	var order []key
+	var groups grouped[key, tlsFail]
 	for _, f := range c.Flows {
 		q := c.QA(f)
 		if q == nil || f.TLS == nil || f.TLS.ClientFrame == 0 {
@@ -70,17 +69,9 @@ func detectTLSFailure(c *Context) []Finding {
 		if !ok {
 			continue
 		}
-		k := key{q.Host, tf.alert.Description}
-		if _, seen := groups[k]; !seen {
-			order = append(order, k)
-		}
-		groups[k] = append(groups[k], tf)
+		groups.add(key{q.Host, tf.alert.Description}, tf)
 	}
-	var out []Finding
-	for _, k := range order {
-		out = append(out, tlsFailFinding(c, groups[k]))
-	}
-	return out
+	return groups.findings(func(_ key, tfs []tlsFail) Finding { return tlsFailFinding(c, tfs) })
 }
 
 // tlsFail is one flow whose handshake the server refused.

@@ -139,8 +139,7 @@ func foreignIssuer(c *Context, t *analyze.TLSInfo) (tlsmsg.Certificate, *inspect
 // A Microsoft chain clears the flow. Timing alone never makes a finding
 // unless both timing signals agree.
 func detectTLSInterception(c *Context) []Finding {
-	groups := map[string][]icpt{}
-	var order []string
+	var groups grouped[string, icpt]
 	for _, f := range c.Flows {
 		q := c.QA(f)
 		if q == nil || f.TLS == nil || f.TLS.ClientFrame == 0 || f.TLS.ServerFrame == 0 {
@@ -150,16 +149,9 @@ func detectTLSInterception(c *Context) []Finding {
 		if !ok {
 			continue
 		}
-		if _, seen := groups[ic.label]; !seen {
-			order = append(order, ic.label)
-		}
-		groups[ic.label] = append(groups[ic.label], ic)
+		groups.add(ic.label, ic)
 	}
-	var out []Finding
-	for _, l := range order {
-		out = append(out, icptFinding(c, groups[l]))
-	}
-	return out
+	return groups.findings(func(_ string, ics []icpt) Finding { return icptFinding(c, ics) })
 }
 
 // icpt is one flow's interception evidence.
