@@ -9,7 +9,7 @@ import (
 // account adds one packet to the flow: counters, baselines, idle gap, and
 // for TCP the sequence analysis and Zeek history. now is fr.Time in Unix
 // nanoseconds.
-func (f *Flow) account(dir Direction, fr *decode.Frame, p *decode.Packet, now int64) {
+func (f *liveFlow) account(dir Direction, fr *decode.Frame, p *decode.Packet, now int64) {
 	h := &f.hot[dir]
 	if h.packets == 0 {
 		d := &f.Dir[dir]
@@ -62,7 +62,7 @@ func (f *Flow) account(dir Direction, fr *decode.Frame, p *decode.Packet, now in
 }
 
 // tcp follows one TCP segment: handshake, options, sequence space, closes.
-func (f *Flow) tcp(dir Direction, fr *decode.Frame, p *decode.Packet, now int64) {
+func (f *liveFlow) tcp(dir Direction, fr *decode.Frame, p *decode.Packet, now int64) {
 	d := &f.Dir[dir]
 	flags := p.Flags
 	syn, ack, fin, rst := flags&decode.FlagSYN != 0, flags&decode.FlagACK != 0, flags&decode.FlagFIN != 0, flags&decode.FlagRST != 0
@@ -148,7 +148,7 @@ const reorderWindow = 3 * time.Millisecond
 
 // sequence classifies a segment against the sequence space already seen in
 // its direction (RFC 9293 3.4; comparisons are modulo 2^32).
-func (d *DirStats) sequence(f *Flow, h *dirHot, dir Direction, now int64, p *decode.Packet) {
+func (d *DirStats) sequence(f *liveFlow, h *dirHot, dir Direction, now int64, p *decode.Packet) {
 	seglen := uint32(len(p.Payload))
 	if p.Flags&decode.FlagSYN != 0 {
 		seglen++
@@ -169,13 +169,13 @@ func (d *DirStats) sequence(f *Flow, h *dirHot, dir Direction, now int64, p *dec
 		return
 	case diff > 0: // jumped ahead: the bytes in between are missing here
 		d.SeqGaps++
-		d.holeAt, d.holeTime = h.nextSeq, now
+		f.holes[dir] = seqHole{at: h.nextSeq, time: now}
 		h.nextSeq = end
 	case diff == 0:
 		h.nextSeq = end
 	case diff == -1 && seglen <= 1 && p.Flags&(decode.FlagFIN|decode.FlagSYN) == 0:
 		d.KeepAlives++ // RFC 9293 3.8.4: one byte (or none) just below the window edge
-	case int32(p.Seq-d.holeAt) >= 0 && time.Duration(now-d.holeTime) < max(reorderWindow, f.RTT):
+	case int32(p.Seq-f.holes[dir].at) >= 0 && time.Duration(now-f.holes[dir].time) < max(reorderWindow, f.RTT):
 		d.OutOfOrder++
 		if int32(end-h.nextSeq) > 0 {
 			h.nextSeq = end
@@ -197,7 +197,7 @@ func (d *DirStats) sequence(f *Flow, h *dirHot, dir Direction, now int64, p *dec
 
 // mark records a history letter once per direction: upper case for the
 // client, lower case for the server, as Zeek writes them.
-func (f *Flow) mark(dir Direction, c byte) {
+func (f *liveFlow) mark(dir Direction, c byte) {
 	bit := uint32(1) << (c - 'a')
 	if f.hseen[dir]&bit != 0 {
 		return
@@ -208,7 +208,7 @@ func (f *Flow) mark(dir Direction, c byte) {
 
 // markRepeat records letters Zeek repeats as their count reaches 1, 10,
 // 100, ... (retransmissions, zero windows).
-func (f *Flow) markRepeat(dir Direction, c byte, slot int) {
+func (f *liveFlow) markRepeat(dir Direction, c byte, slot int) {
 	f.hcount[dir][slot]++
 	n := f.hcount[dir][slot]
 	for n%10 == 0 {
@@ -219,16 +219,16 @@ func (f *Flow) markRepeat(dir Direction, c byte, slot int) {
 	}
 }
 
-func (f *Flow) appendLetter(dir Direction, c byte) {
+func (f *liveFlow) appendLetter(dir Direction, c byte) {
 	if dir == FromClient {
 		c -= 'a' - 'A'
 	}
-	if int(f.historyLen) < len(f.history) {
-		f.history[f.historyLen] = c
-		f.historyLen++
+	if int(f.lettersLen) < len(f.letters) {
+		f.letters[f.lettersLen] = c
+		f.lettersLen++
 		return
 	}
-	f.historyMore = append(f.historyMore, c)
+	f.lettersMore = append(f.lettersMore, c)
 }
 
 // ConnState is Zeek's conn_state for the flow (Zeek conn.log documentation):
@@ -239,9 +239,9 @@ func (f *Flow) ConnState() string {
 	c, s := &f.Dir[FromClient], &f.Dir[FromServer]
 	if f.Proto != decode.ProtoTCP {
 		switch {
-		case f.hot[FromClient].packets > 0 && f.hot[FromServer].packets > 0:
+		case c.Packets > 0 && s.Packets > 0:
 			return "SF"
-		case f.hot[FromServer].packets > 0:
+		case s.Packets > 0:
 			return "SHR"
 		}
 		return "S0"

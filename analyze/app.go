@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"math"
+
 	"github.com/qadiag/qadiag/analyze/reasm"
 	"github.com/qadiag/qadiag/decode"
 	"github.com/qadiag/qadiag/decode/dnsmsg"
@@ -45,7 +47,7 @@ const (
 // first payload and dropped when the flow is handed out; the summaries it
 // fills (Flow.TLS, STUN, DNS, HTTP) stay.
 type appState struct {
-	f     *Flow
+	f     *liveFlow
 	t     *Table
 	tcp   [2]reasm.Dir
 	sinks [2]streamSink
@@ -120,16 +122,19 @@ type appShared struct {
 	// busy.
 	freeTLS []*[2]tlsmsg.Stream
 	freeApp []*appState
+	// histories shares the history strings of finished flows.
+	histories map[string]string
 }
 
 const maxFree = 4096
 
 func newAppShared() *appShared {
 	return &appShared{budget: reasm.NewBudget(streamBudget), names: newNameMap(),
-		certs: tlsmsg.NewCertCache(certCacheBytes), ja4: newJA4Cache()}
+		certs: tlsmsg.NewCertCache(certCacheBytes), ja4: newJA4Cache(),
+		histories: map[string]string{}}
 }
 
-func (sh *appShared) newAppState(f *Flow, t *Table) *appState {
+func (sh *appShared) newAppState(f *liveFlow, t *Table) *appState {
 	var a *appState
 	if n := len(sh.freeApp); n > 0 {
 		a, sh.freeApp = sh.freeApp[n-1], sh.freeApp[:n-1]
@@ -161,7 +166,7 @@ func (sh *appShared) release(a *appState) {
 
 // app hands one packet's payload (or a TCP SYN) to the flow's application
 // layer.
-func (t *Table) app(f *Flow, dir Direction, fr *decode.Frame, p *decode.Packet, now int64) {
+func (t *Table) app(f *liveFlow, dir Direction, fr *decode.Frame, p *decode.Packet, now int64) {
 	a := f.app
 	if a == nil {
 		if f.appOff || len(p.Payload) == 0 {
@@ -373,7 +378,7 @@ func (a *appState) datagram(dir Direction, fr *decode.Frame, b []byte, now int64
 }
 
 // finishApp completes the summaries of a flow leaving the table.
-func (f *Flow) finishApp() {
+func (f *liveFlow) finishApp() {
 	a := f.app
 	if a == nil {
 		return
@@ -384,7 +389,7 @@ func (f *Flow) finishApp() {
 			a.tcp[d].Flush(&a.sinks[d])
 		}
 		st := a.tcp[d].Stats()
-		f.Dir[d].StreamGaps = int(st.Lost)
+		f.Dir[d].StreamGaps = int32(min(st.Lost, math.MaxInt32))
 	}
 	if !a.f.appOff && f.Proto == decode.ProtoTCP {
 		a.decideShort()

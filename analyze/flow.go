@@ -39,21 +39,19 @@ type DirStats struct {
 	WScale   int8 // -1 when absent
 	SACKPerm bool
 
-	ISN      uint32 // initial sequence number, when the SYN was seen
-	HaveISN  bool
-	holeAt   uint32 // start of the newest gap in the sequence space
-	holeTime int64  // when it opened, Unix nanoseconds
+	ISN     uint32 // initial sequence number, when the SYN was seen
+	HaveISN bool
 
-	SYNs, FINs, RSTs int
-	Retransmissions  int
-	OutOfOrder       int
-	ZeroWindows      int
-	KeepAlives       int
-	SeqGaps          int // segments that jumped ahead of the sequence space: lost or not captured
-	MaxPayload       int // the largest segment payload
-	LargeRetrans     int // retransmitted segments of largeSegment bytes or more
-	StreamGaps       int // bytes missing from the reassembled start of the stream
-	Malformed        int // frames whose headers did not decode cleanly
+	SYNs, FINs, RSTs int32
+	Retransmissions  int32
+	OutOfOrder       int32
+	ZeroWindows      int32
+	KeepAlives       int32
+	SeqGaps          int32 // segments that jumped ahead of the sequence space: lost or not captured
+	MaxPayload       int32 // the largest segment payload
+	LargeRetrans     int32 // retransmitted segments of largeSegment bytes or more
+	StreamGaps       int32 // bytes missing from the reassembled start of the stream
+	Malformed        int32 // frames whose headers did not decode cleanly
 }
 
 // dirHot is what every packet of one direction updates, packed into one
@@ -127,33 +125,23 @@ type IdleGap struct {
 const maxResets = 8
 
 // Flow is one TCP connection or UDP exchange: the same protocol and address
-// pair seen in both directions.
+// pair seen in both directions. It is the summary a flow leaves when the
+// table lets it go; what only reading needs (key, per-packet counters,
+// parser state) is in liveFlow, which the table reuses for later flows, so
+// memory grows by this summary a flow and not by the state of reading it.
 type Flow struct {
-	// The fields every packet touches come first, to share cache lines:
-	// with many live flows each packet's flow is a cache miss.
-	key      flowKey
-	last     int64     // the last packet, Unix nanoseconds
-	closedAt int64     // when both FINs or a RST were seen, if closed
-	hseen    [2]uint32 // letters recorded per direction, one bit each
-	clientB  bool      // the client is the key's second endpoint
-	closed   bool
-	appOff   bool // nothing more for the application layer: not read per packet from app
-	// Proto and historyLen fill the padding before hot. With its 8-byte
-	// allocation header a Flow must stay within 1,016 bytes to take the
-	// allocator's 1,024-byte class, not the 1,152-byte one (the index
-	// keeps each flow's hash, so the flow does not).
-	Proto      uint8 // decode.ProtoTCP or decode.ProtoUDP
-	historyLen uint8
-	hot        [2]dirHot
-	app        *appState // parsing state while the flow is live
-
 	// MaxIdle is the longest silence between two consecutive packets of the
-	// flow, IdleAfterFrame the frame that ended it. (Here, next to the hot
-	// state, because every packet compares its gap with it.)
+	// flow, IdleAfterFrame the frame that ended it. (First, next to the
+	// live state, because every packet compares its gap with it.)
 	MaxIdle        time.Duration
 	IdleAfterFrame uint64
 	// Idle is the longest silence of idleGapMin or more, if any.
 	Idle *IdleGap
+
+	// hseen records the history letters seen per direction, one bit each
+	// (ConnState reads them).
+	hseen [2]uint32
+	Proto uint8 // decode.ProtoTCP or decode.ProtoUDP
 
 	ID     int // 1-based position in the result's flow list
 	Client netip.AddrPort
@@ -166,11 +154,7 @@ type Flow struct {
 	First, Last           time.Time
 	Dir                   [2]DirStats
 
-	// history holds the first Zeek history letters inline (most
-	// connections need fewer than 16), the rest in historyMore.
-	history     [16]byte
-	historyMore []byte
-	hcount      [2][2]uint32 // retransmission and zero-window counts for Zeek's repeated letters
+	history string // Zeek's history letters (History)
 
 	SYNFrame, SYNACKFrame uint64
 	RTT                   time.Duration // SYN to SYN-ACK, seen from the capture point
@@ -200,31 +184,13 @@ type Flow struct {
 // History is Zeek's connection history string: upper case for the client,
 // lower case for the server (s SYN, h SYN-ACK, a ACK, d data, f FIN, r RST,
 // t retransmission, w zero window, q multi-flag, ^ direction flipped).
-func (f *Flow) History() string {
-	return string(f.history[:f.historyLen]) + string(f.historyMore)
-}
+func (f *Flow) History() string { return f.history }
 
 // Packets counts frames in both directions.
-func (f *Flow) Packets() uint64 { return f.hot[0].packets + f.hot[1].packets }
+func (f *Flow) Packets() uint64 { return f.Dir[0].Packets + f.Dir[1].Packets }
 
 // Bytes counts frame bytes in both directions.
-func (f *Flow) Bytes() uint64 { return f.hot[0].bytes + f.hot[1].bytes }
-
-// finish copies the hot state into the exported fields.
-func (f *Flow) finish() {
-	for i := range f.Dir {
-		d, h := &f.Dir[i], &f.hot[i]
-		d.Packets, d.Bytes, d.Payload, d.LastFrame = h.packets, h.bytes, h.payload, h.lastFrame
-		d.TTLMin, d.TTLMax, d.IPIDLast = h.ttlMin, h.ttlMax, h.ipidLast
-		d.MaxPayload = int(h.maxPayload)
-		if h.packets > 0 {
-			d.Last = time.Unix(0, h.last).UTC()
-		}
-	}
-	f.LastFrame = max(f.hot[0].lastFrame, f.hot[1].lastFrame)
-	f.Last = time.Unix(0, f.last).UTC()
-	f.finishApp()
-}
+func (f *Flow) Bytes() uint64 { return f.Dir[0].Bytes + f.Dir[1].Bytes }
 
 // Duration is the time from the first to the last packet.
 func (f *Flow) Duration() time.Duration { return f.Last.Sub(f.First) }

@@ -21,7 +21,7 @@ type flowIndex struct {
 
 type indexSlot struct {
 	hash uint64
-	f    *Flow
+	f    *liveFlow
 }
 
 const indexMinSlots = 1024
@@ -46,7 +46,7 @@ func (x *flowIndex) hash(k *flowKey) uint64 {
 }
 
 // get returns the live flow with key k, or nil.
-func (x *flowIndex) get(k *flowKey, h uint64) *Flow {
+func (x *flowIndex) get(k *flowKey, h uint64) *liveFlow {
 	mask := uint64(len(x.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := &x.slots[i]
@@ -60,7 +60,7 @@ func (x *flowIndex) get(k *flowKey, h uint64) *Flow {
 }
 
 // put adds f, whose key is not in the index, under hash h.
-func (x *flowIndex) put(f *Flow, h uint64) {
+func (x *flowIndex) put(f *liveFlow, h uint64) {
 	if (x.n+1)*4 > len(x.slots)*3 {
 		x.grow()
 	}
@@ -90,11 +90,11 @@ func (x *flowIndex) grow() {
 }
 
 // contains reports whether f itself is the live flow of its key.
-func (x *flowIndex) contains(f *Flow) bool {
+func (x *flowIndex) contains(f *liveFlow) bool {
 	return x.slot(f) >= 0
 }
 
-func (x *flowIndex) slot(f *Flow) int {
+func (x *flowIndex) slot(f *liveFlow) int {
 	mask := uint64(len(x.slots) - 1)
 	for i := x.hash(&f.key) & mask; ; i = (i + 1) & mask {
 		switch x.slots[i].f {
@@ -108,7 +108,7 @@ func (x *flowIndex) slot(f *Flow) int {
 
 // remove deletes f if it is live. Later slots of the probe run move back
 // into the hole (Knuth's algorithm R), so lookups never need tombstones.
-func (x *flowIndex) remove(f *Flow) {
+func (x *flowIndex) remove(f *liveFlow) {
 	i := x.slot(f)
 	if i < 0 {
 		return
@@ -135,7 +135,7 @@ func (x *flowIndex) remove(f *Flow) {
 }
 
 // all calls fn for every live flow, in slot order.
-func (x *flowIndex) all(fn func(*Flow)) {
+func (x *flowIndex) all(fn func(*liveFlow)) {
 	for _, s := range x.slots {
 		if s.f != nil {
 			fn(s.f)

@@ -21,7 +21,7 @@ import (
 func TestFlowIndexMatchesMap(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	x := newFlowIndex()
-	want := map[flowKey]*Flow{}
+	want := map[flowKey]*liveFlow{}
 	// Keys whose hash puts their home in the last 8 slots of any table of
 	// up to 2^20 slots: long probe runs that wrap around the end.
 	var wrapKeys []flowKey
@@ -47,7 +47,7 @@ func TestFlowIndexMatchesMap(t *testing.T) {
 		}
 		switch {
 		case got == nil:
-			f := &Flow{key: k}
+			f := &liveFlow{key: k}
 			x.put(f, h)
 			want[k] = f
 		case r.IntN(2) == 0:
@@ -62,7 +62,7 @@ func TestFlowIndexMatchesMap(t *testing.T) {
 		}
 	}
 	seen := 0
-	x.all(func(f *Flow) {
+	x.all(func(f *liveFlow) {
 		seen++
 		if want[f.key] != f {
 			t.Fatalf("all: flow %v not live", f.key)
@@ -78,7 +78,8 @@ func TestFlowIndexMatchesMap(t *testing.T) {
 // pcapng timestamp did).
 func TestSweepNearEndOfTime(t *testing.T) {
 	tb := NewTable()
-	f := &Flow{last: math.MaxInt64 - 1, Proto: 6}
+	f := &liveFlow{last: math.MaxInt64 - 1}
+	f.Proto = 6
 	tb.live.put(f, tb.live.hash(&f.key))
 	tb.expiries.push(expiry{at: 0, f: f}) // due now: the sweep checks it and schedules it again
 	done := make(chan struct{})

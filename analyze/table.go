@@ -70,18 +70,19 @@ const (
 type Table struct {
 	live      flowIndex
 	done      []*Flow
-	nextSweep int64 // Unix nanoseconds
+	free      []*liveFlow // ended flows' live state, for reuse
+	nextSweep int64       // Unix nanoseconds
 	// expiries holds, for every live flow that can expire, an entry no
 	// later than the time it expires, so a sweep looks only at the flows
 	// that may have expired instead of walking all of them.
 	expiries expiryHeap
-	last     *Flow // the flow of the previous packet, if still live
+	last     *liveFlow // the flow of the previous packet, if still live
 	// recent holds live flows found lately, by the low bits of their hash:
 	// one 8-byte pointer a flow, where the index spends a 16-byte slot and
 	// a probe run on each of a hundred thousand live flows (4 MiB), so the
 	// packets of active flows mostly skip the index. A flow leaves it when
 	// it leaves the live table (forget).
-	recent [recentFlows]*Flow
+	recent [recentFlows]*liveFlow
 	shared *appShared
 	// flowsOnly skips the application layer (BenchmarkFlows measures the
 	// flow table alone).
@@ -115,9 +116,9 @@ func NewTable() *Table {
 
 // Add accounts one decoded packet to its flow. Packets without a TCP or UDP
 // header are not flows and are ignored here.
-func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
+func (t *Table) Add(fr *decode.Frame, p *decode.Packet) {
 	if !p.Transport {
-		return nil
+		return
 	}
 	now := fr.Time.UnixNano()
 	if now > t.nextSweep {
@@ -150,12 +151,12 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 			// Past the cap (a SYN flood, a scan): the packet is counted,
 			// no flow is kept, and memory stays bounded.
 			t.Untracked++
-			return nil
+			return
 		}
 		if !hashed {
 			h = t.live.hash(&k) // the last flow's key, reused by a new connection
 		}
-		f = newFlow(k, swapped, fr, p)
+		f = t.newFlow(k, swapped, fr, p)
 		t.live.put(f, h)
 		t.recent[h&(recentFlows-1)] = f
 	} else {
@@ -181,12 +182,11 @@ func (t *Table) Add(fr *decode.Frame, p *decode.Packet) *Flow {
 		t.schedule(f)
 	}
 	t.last = f
-	return f
 }
 
 // isNewConnection reports whether a SYN reuses the address pair of a flow
 // that has closed: a new connection, as Wireshark starts a new tcp.stream.
-func isNewConnection(f *Flow, p *decode.Packet) bool {
+func isNewConnection(f *liveFlow, p *decode.Packet) bool {
 	if p.Flags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN || !f.closed {
 		return false
 	}
@@ -194,8 +194,14 @@ func isNewConnection(f *Flow, p *decode.Packet) bool {
 	return !d.HaveISN || p.Seq != d.ISN
 }
 
-func newFlow(k flowKey, swapped bool, fr *decode.Frame, p *decode.Packet) *Flow {
-	f := &Flow{key: k, Proto: p.Proto, FirstFrame: fr.Number, First: fr.Time, last: fr.Time.UnixNano()}
+func (t *Table) newFlow(k flowKey, swapped bool, fr *decode.Frame, p *decode.Packet) *liveFlow {
+	var f *liveFlow
+	if n := len(t.free); n > 0 {
+		f, t.free = t.free[n-1], t.free[:n-1]
+	} else {
+		f = new(liveFlow)
+	}
+	f.key, f.Proto, f.FirstFrame, f.First, f.last = k, p.Proto, fr.Number, fr.Time, fr.Time.UnixNano()
 	src, dst := netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)
 	srcIsClient, by := chooseClient(p)
 	f.ClientBy = by
@@ -244,7 +250,7 @@ func serviceRank(port uint16) int {
 
 // idleLimit is the shortest idle time after which a sweep ends the flow,
 // and false for a flow that never expires while open.
-func idleLimit(f *Flow) (time.Duration, bool) {
+func idleLimit(f *liveFlow) (time.Duration, bool) {
 	switch {
 	case f.closed:
 		return closedLinger, true
@@ -257,9 +263,9 @@ func idleLimit(f *Flow) (time.Duration, bool) {
 }
 
 // schedule records when the flow expires if it stays idle.
-func (t *Table) schedule(f *Flow) {
+func (t *Table) schedule(f *liveFlow) {
 	if limit, ok := idleLimit(f); ok {
-		t.expiries.push(expiry{at: addSat(f.last, int64(limit)), f: f})
+		t.expiries.push(expiry{at: addSat(f.last, int64(limit)), f: f, gen: f.gen})
 	}
 }
 
@@ -269,8 +275,9 @@ func (t *Table) schedule(f *Flow) {
 func (t *Table) sweep(now int64) {
 	t.nextSweep = addSat(now, int64(sweepEvery))
 	for len(t.expiries) > 0 && t.expiries[0].at < now {
-		f := t.expiries.pop().f
-		if !t.live.contains(f) {
+		e := t.expiries.pop()
+		f := e.f
+		if e.gen != f.gen || !t.live.contains(f) {
 			continue // already retired
 		}
 		idle := time.Duration(now - f.last)
@@ -278,10 +285,7 @@ func (t *Table) sweep(now int64) {
 		case f.closed && idle > closedLinger,
 			f.Proto == decode.ProtoTCP && idle > tcpIdle,
 			f.Proto == decode.ProtoUDP && idle > udpIdle:
-			t.live.remove(f)
-			t.forget(f)
-			f.finish()
-			t.done = append(t.done, f)
+			t.retire(f)
 		default:
 			t.schedule(f)
 		}
@@ -290,8 +294,9 @@ func (t *Table) sweep(now int64) {
 
 // expiry is a flow and a time no later than when it expires.
 type expiry struct {
-	at int64 // Unix nanoseconds
-	f  *Flow
+	at  int64 // Unix nanoseconds
+	f   *liveFlow
+	gen uint32 // f.gen when scheduled: f may hold a later flow since
 }
 
 // expiryHeap is a min-heap of expiries by time.
@@ -335,16 +340,21 @@ func (h *expiryHeap) pop() expiry {
 	return e
 }
 
-func (t *Table) retire(f *Flow) {
+// retire ends a live flow: its summary joins the ended flows and its live
+// state is kept for a later flow.
+func (t *Table) retire(f *liveFlow) {
 	t.live.remove(f)
 	t.forget(f)
-	f.finish()
-	t.done = append(t.done, f)
+	t.done = append(t.done, f.summary(t.shared))
+	f.reset()
+	if len(t.free) < maxFreeFlows {
+		t.free = append(t.free, f)
+	}
 }
 
 // forget drops f from the last-flow and recent-flow caches when it leaves
 // the live table.
-func (t *Table) forget(f *Flow) {
+func (t *Table) forget(f *liveFlow) {
 	if t.last == f {
 		t.last = nil
 	}
@@ -361,14 +371,14 @@ func (t *Table) Live() int { return t.live.n }
 // the output stable.
 func (t *Table) Flows() []*Flow {
 	all := slices.Grow(t.done, t.live.n)
-	t.live.all(func(f *Flow) {
-		f.finish()
-		all = append(all, f)
+	t.live.all(func(f *liveFlow) {
+		all = append(all, f.summary(t.shared))
 	})
 	t.live.clear()
 	t.last = nil
 	t.done = nil
 	t.expiries = nil
+	t.free = nil
 	slices.SortFunc(all, func(a, b *Flow) int { return cmp.Compare(a.FirstFrame, b.FirstFrame) })
 	for i, f := range all {
 		f.ID = i + 1

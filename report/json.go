@@ -83,11 +83,11 @@ type jsonDir struct {
 	TTL             uint8  `json:"ttl"`
 	MSS             uint16 `json:"mss,omitempty"`
 	WScale          *int8  `json:"wscale,omitempty"`
-	Retransmissions int    `json:"retransmissions,omitempty"`
-	OutOfOrder      int    `json:"out_of_order,omitempty"`
-	ZeroWindows     int    `json:"zero_windows,omitempty"`
-	SeqGaps         int    `json:"seq_gaps,omitempty"`
-	Resets          int    `json:"resets,omitempty"`
+	Retransmissions int32  `json:"retransmissions,omitempty"`
+	OutOfOrder      int32  `json:"out_of_order,omitempty"`
+	ZeroWindows     int32  `json:"zero_windows,omitempty"`
+	SeqGaps         int32  `json:"seq_gaps,omitempty"`
+	Resets          int32  `json:"resets,omitempty"`
 }
 
 // JSON writes the result as one indented JSON document.

@@ -1,0 +1,94 @@
+package analyze
+
+import "time"
+
+// liveFlow is a flow while the table holds it open: the summary it will
+// leave (Flow, embedded so that reading code updates it in place) and the
+// state only reading needs. When the flow ends, its summary is copied out
+// into an allocation of its own and the liveFlow goes back to the table for
+// a later flow: a capture with a hundred thousand flows keeps a hundred
+// thousand summaries but only as many liveFlows as were open at once.
+type liveFlow struct {
+	// The fields every packet touches come first, to share cache lines:
+	// with many live flows each packet's flow is a cache miss.
+	key      flowKey
+	last     int64 // the last packet, Unix nanoseconds
+	closedAt int64 // when both FINs or a RST were seen, if closed
+	clientB  bool  // the client is the key's second endpoint
+	closed   bool
+	appOff   bool // nothing more for the application layer: not read per packet from app
+	// lettersLen counts the letters in letters; gen counts the flows this
+	// liveFlow has held, so that an expiry scheduled for an earlier one
+	// is told apart (expiry.gen).
+	lettersLen uint8
+	gen        uint32
+	hot        [2]dirHot
+	app        *appState // parsing state while the flow is live
+
+	Flow
+
+	// letters holds the first Zeek history letters inline (most
+	// connections need fewer than 16), the rest in lettersMore.
+	letters     [16]byte
+	lettersMore []byte
+	hcount      [2][2]uint32 // retransmission and zero-window counts for Zeek's repeated letters
+	holes       [2]seqHole
+}
+
+// seqHole is the newest gap in one direction's sequence space: where it
+// starts and when it opened (Unix nanoseconds), to tell a segment that
+// fills it soon after (out of order) from a retransmission.
+type seqHole struct {
+	at   uint32
+	time int64
+}
+
+// summary copies the live state into the summary and returns the summary
+// in an allocation of its own, sized for what the result keeps.
+func (f *liveFlow) summary(sh *appShared) *Flow {
+	for i := range f.Dir {
+		d, h := &f.Dir[i], &f.hot[i]
+		d.Packets, d.Bytes, d.Payload, d.LastFrame = h.packets, h.bytes, h.payload, h.lastFrame
+		d.TTLMin, d.TTLMax, d.IPIDLast = h.ttlMin, h.ttlMax, h.ipidLast
+		d.MaxPayload = int32(h.maxPayload)
+		if h.packets > 0 {
+			d.Last = time.Unix(0, h.last).UTC()
+		}
+	}
+	f.LastFrame = max(f.hot[0].lastFrame, f.hot[1].lastFrame)
+	f.Last = time.Unix(0, f.last).UTC()
+	f.finishApp()
+	f.history = sh.historyString(f.letters[:f.lettersLen], f.lettersMore)
+	out := new(Flow)
+	*out = f.Flow
+	return out
+}
+
+// reset clears f for the next flow, keeping its history buffer.
+func (f *liveFlow) reset() {
+	more, gen := f.lettersMore[:0], f.gen+1
+	*f = liveFlow{lettersMore: more, gen: gen}
+}
+
+// maxFreeFlows bounds the liveFlows kept for reuse: past the flows open at
+// once in a busy office capture, more would only hold memory.
+const maxFreeFlows = 1 << 16
+
+// historyString returns the history letters as a string, the same string
+// for every flow with the same history (a capture has few distinct ones).
+func (sh *appShared) historyString(first, more []byte) string {
+	if len(more) > 0 {
+		return string(first) + string(more)
+	}
+	if s, ok := sh.histories[string(first)]; ok {
+		return s
+	}
+	s := string(first)
+	if len(sh.histories) < maxHistories {
+		sh.histories[s] = s
+	}
+	return s
+}
+
+// maxHistories bounds the distinct history strings shared between flows.
+const maxHistories = 4096
