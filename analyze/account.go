@@ -13,7 +13,7 @@ func (f *liveFlow) account(dir Direction, fr *decode.Frame, p *decode.Packet, no
 	h := &f.hot[dir]
 	if h.packets == 0 {
 		d := &f.Dir[dir]
-		d.FirstFrame, d.First = fr.Number, fr.Time
+		d.FirstFrame, d.firstNs = fr.Number, now
 		d.TTLFirst, d.IPIDFirst = p.TTL, p.IPID
 		h.ttlMin, h.ttlMax = p.TTL, p.TTL
 	} else {
@@ -81,7 +81,7 @@ func (f *liveFlow) tcp(dir Direction, fr *decode.Frame, p *decode.Packet, now in
 		if f.SYNACKFrame == 0 {
 			f.SYNACKFrame = fr.Number
 			if f.SYNFrame != 0 && dir == FromServer {
-				f.RTT = fr.Time.Sub(f.Dir[FromClient].First)
+				f.RTT = time.Duration(now - f.Dir[FromClient].firstNs)
 			}
 		}
 	case ack && len(p.Payload) == 0 && !fin && !rst:

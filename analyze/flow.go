@@ -27,7 +27,8 @@ type DirStats struct {
 	Payload uint64 // transport payload bytes
 
 	FirstFrame, LastFrame uint64
-	First, Last           time.Time
+	// The first and last packets' times, Unix nanoseconds (First, Last).
+	firstNs, lastNs int64
 
 	// IP baselines: the first values seen and the range, so that a packet
 	// that does not fit (a forged reset) stands out.
@@ -140,19 +141,23 @@ type Flow struct {
 
 	// hseen records the history letters seen per direction, one bit each
 	// (ConnState reads them).
-	hseen [2]uint32
-	Proto uint8 // decode.ProtoTCP or decode.ProtoUDP
+	hseen    [2]uint32
+	Proto    uint8 // decode.ProtoTCP or decode.ProtoUDP
+	clientBy uint8 // how the client was chosen (ClientBy)
+	// ICMPCount counts the ICMP errors quoting the flow (ICMP keeps the
+	// first maxICMP of them).
+	ICMPCount int32
 
 	ID     int // 1-based position in the result's flow list
 	Client netip.AddrPort
 	Server netip.AddrPort
-	// ClientBy says how the client was chosen: "syn", "syn-ack", "port"
-	// (the server sits on the lower or well-known port) or "first" (first sender).
-	ClientBy string
 
 	FirstFrame, LastFrame uint64
-	First, Last           time.Time
-	Dir                   [2]DirStats
+	// The first and last packets' times, Unix nanoseconds (First, Last):
+	// a time.Time is three times the size, and a capture keeps a summary
+	// for each of its flows.
+	firstNs, lastNs int64
+	Dir             [2]DirStats
 
 	history string // Zeek's history letters (History)
 
@@ -163,10 +168,8 @@ type Flow struct {
 	// DataAfterReset is the first frame carrying data from a side that had
 	// already sent a reset: a real stack sends nothing after its reset.
 	DataAfterReset uint64
-	// ICMP lists the first maxICMP errors quoting the flow; ICMPCount
-	// counts them all.
-	ICMP      []ICMPError
-	ICMPCount int
+	// ICMP lists the first maxICMP errors quoting the flow.
+	ICMP []ICMPError
 
 	// App is the application protocol recognised by content: AppTLS,
 	// AppHTTP, AppSTUN, AppDNS, or "" for none.
@@ -192,5 +195,38 @@ func (f *Flow) Packets() uint64 { return f.Dir[0].Packets + f.Dir[1].Packets }
 // Bytes counts frame bytes in both directions.
 func (f *Flow) Bytes() uint64 { return f.Dir[0].Bytes + f.Dir[1].Bytes }
 
+// First is the time of the flow's first packet.
+func (f *Flow) First() time.Time { return unixTime(f.firstNs) }
+
+// Last is the time of the flow's last packet.
+func (f *Flow) Last() time.Time { return unixTime(f.lastNs) }
+
 // Duration is the time from the first to the last packet.
-func (f *Flow) Duration() time.Duration { return f.Last.Sub(f.First) }
+func (f *Flow) Duration() time.Duration { return time.Duration(f.lastNs - f.firstNs) }
+
+// First is the time of the direction's first packet (zero when it sent none).
+func (d *DirStats) First() time.Time { return d.time(d.firstNs) }
+
+// Last is the time of the direction's last packet (zero when it sent none).
+func (d *DirStats) Last() time.Time { return d.time(d.lastNs) }
+
+func (d *DirStats) time(ns int64) time.Time {
+	if d.Packets == 0 {
+		return time.Time{}
+	}
+	return unixTime(ns)
+}
+
+// How the client of a flow was chosen (Flow.ClientBy).
+const (
+	clientBySYN uint8 = iota
+	clientBySYNACK
+	clientByPort
+	clientByFirst
+)
+
+var clientByNames = [...]string{clientBySYN: "syn", clientBySYNACK: "syn-ack", clientByPort: "port", clientByFirst: "first"}
+
+// ClientBy says how the client was chosen: "syn", "syn-ack", "port" (the
+// server sits on the lower or well-known port) or "first" (first sender).
+func (f *Flow) ClientBy() string { return clientByNames[f.clientBy] }

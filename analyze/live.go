@@ -1,7 +1,5 @@
 package analyze
 
-import "time"
-
 // liveFlow is a flow while the table holds it open: the summary it will
 // leave (Flow, embedded so that reading code updates it in place) and the
 // state only reading needs. When the flow ends, its summary is copied out
@@ -51,12 +49,10 @@ func (f *liveFlow) summary(sh *appShared) *Flow {
 		d.Packets, d.Bytes, d.Payload, d.LastFrame = h.packets, h.bytes, h.payload, h.lastFrame
 		d.TTLMin, d.TTLMax, d.IPIDLast = h.ttlMin, h.ttlMax, h.ipidLast
 		d.MaxPayload = int32(h.maxPayload)
-		if h.packets > 0 {
-			d.Last = time.Unix(0, h.last).UTC()
-		}
+		d.lastNs = h.last
 	}
 	f.LastFrame = max(f.hot[0].lastFrame, f.hot[1].lastFrame)
-	f.Last = time.Unix(0, f.last).UTC()
+	f.lastNs = f.last
 	f.finishApp()
 	f.history = sh.historyString(f.letters[:f.lettersLen], f.lettersMore)
 	out := new(Flow)

@@ -201,10 +201,11 @@ func (t *Table) newFlow(k flowKey, swapped bool, fr *decode.Frame, p *decode.Pac
 	} else {
 		f = new(liveFlow)
 	}
-	f.key, f.Proto, f.FirstFrame, f.First, f.last = k, p.Proto, fr.Number, fr.Time, fr.Time.UnixNano()
+	now := fr.Time.UnixNano()
+	f.key, f.Proto, f.FirstFrame, f.firstNs, f.last = k, p.Proto, fr.Number, now, now
 	src, dst := netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)
 	srcIsClient, by := chooseClient(p)
-	f.ClientBy = by
+	f.clientBy = by
 	f.Client, f.Server = src, dst
 	if !srcIsClient {
 		f.Client, f.Server = dst, src
@@ -218,20 +219,20 @@ func (t *Table) newFlow(k flowKey, swapped bool, fr *decode.Frame, p *decode.Pac
 // chooseClient decides which side opened a flow from its first packet:
 // the SYN sender; the receiver of a SYN-ACK; else the side not on the
 // service port; else the first sender.
-func chooseClient(p *decode.Packet) (srcIsClient bool, by string) {
+func chooseClient(p *decode.Packet) (srcIsClient bool, by uint8) {
 	if p.Proto == decode.ProtoTCP && p.Flags&decode.FlagSYN != 0 {
 		if p.Flags&decode.FlagACK == 0 {
-			return true, "syn"
+			return true, clientBySYN
 		}
-		return false, "syn-ack"
+		return false, clientBySYNACK
 	}
 	switch sp, dp := serviceRank(p.SrcPort), serviceRank(p.DstPort); {
 	case dp > sp:
-		return true, "port"
+		return true, clientByPort
 	case sp > dp:
-		return false, "port"
+		return false, clientByPort
 	}
-	return true, "first"
+	return true, clientByFirst
 }
 
 // serviceRank scores how likely a port is a server's: the ports Quick Assist

@@ -122,8 +122,8 @@ func toJSON(r *analyze.Result, withFlows bool) jsonDoc {
 
 func flowJSON(f *analyze.Flow) jsonFlow {
 	j := jsonFlow{
-		ID: f.ID, Proto: ProtoName(f.Proto), Client: f.Client.String(), Server: f.Server.String(), ClientBy: f.ClientBy,
-		FirstFrame: f.FirstFrame, LastFrame: f.LastFrame, First: timestamp(f.First), Last: timestamp(f.Last),
+		ID: f.ID, Proto: ProtoName(f.Proto), Client: f.Client.String(), Server: f.Server.String(), ClientBy: f.ClientBy(),
+		FirstFrame: f.FirstFrame, LastFrame: f.LastFrame, First: timestamp(f.First()), Last: timestamp(f.Last()),
 		DurationS: seconds(f.Duration()), Packets: f.Packets(), Bytes: f.Bytes(), ConnState: f.ConnState(), History: f.History(),
 		RTTMs: millis(f.RTT), MaxIdleS: seconds(f.MaxIdle),
 		ClientToServer: dirJSON(&f.Dir[analyze.FromClient]), ServerToClient: dirJSON(&f.Dir[analyze.FromServer]),

@@ -328,7 +328,7 @@ func (p *tlPlan) clampTo(id int, t int64, exact bool) int64 {
 		return t
 	}
 	f := p.r.Flows[id-1]
-	return min(max(t, f.First.UnixNano()), f.Last.UnixNano())
+	return min(max(t, f.First().UnixNano()), f.Last().UnixNano())
 }
 
 func (p *tlPlan) notes(est, breaks bool) []string {

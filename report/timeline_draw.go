@@ -40,7 +40,7 @@ func tlTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 func (p *tlPlan) times() []int64 {
 	var ts []int64
 	for _, f := range p.lanes {
-		ts = append(ts, f.First.UnixNano(), f.Last.UnixNano())
+		ts = append(ts, f.First().UnixNano(), f.Last().UnixNano())
 		if g, ok := p.idle[f.ID]; ok {
 			ts = append(ts, p.clampTo(f.ID, g[0], false), p.clampTo(f.ID, g[1], false))
 		}
@@ -246,7 +246,7 @@ func (p *tlPlan) lane(i int, f *analyze.Flow, sc *tlScale) (tlLane, bool) {
 		l.Class = "lane hit"
 	}
 	l.Label, l.Host, l.Addrs = p.laneLabel(f)
-	x0, x1 := sc.x(f.First.UnixNano()), sc.x(f.Last.UnixNano())
+	x0, x1 := sc.x(f.First().UnixNano()), sc.x(f.Last().UnixNano())
 	l.BarX, l.BarW = tn(x0), tn(max(x1-x0, 10))
 	if g, ok := p.idle[f.ID]; ok {
 		gx0, gx1 := sc.x(p.clampTo(f.ID, g[0], false)), sc.x(p.clampTo(f.ID, g[1], false))

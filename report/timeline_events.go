@@ -117,16 +117,16 @@ func mulDiv(a, b, c uint64) uint64 {
 // addAnchors gives the clock every frame of f whose time the data model
 // records.
 func addAnchors(c *frameClock, f *analyze.Flow) {
-	c.add(f.FirstFrame, f.First, false)
-	c.add(f.LastFrame, f.Last, false)
+	c.add(f.FirstFrame, f.First(), false)
+	c.add(f.LastFrame, f.Last(), false)
 	for d := range f.Dir {
 		if ds := &f.Dir[d]; ds.Packets > 0 {
-			c.add(ds.FirstFrame, ds.First, false)
-			c.add(ds.LastFrame, ds.Last, false)
+			c.add(ds.FirstFrame, ds.First(), false)
+			c.add(ds.LastFrame, ds.Last(), false)
 		}
 	}
 	if f.SYNACKFrame != 0 && f.RTT > 0 {
-		c.add(f.SYNACKFrame, f.Dir[analyze.FromClient].First.Add(f.RTT), false)
+		c.add(f.SYNACKFrame, f.Dir[analyze.FromClient].First().Add(f.RTT), false)
 	}
 	for _, r := range f.Resets {
 		c.add(r.Frame, r.Time, false)

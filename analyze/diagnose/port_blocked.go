@@ -258,9 +258,9 @@ func (c *Context) dropEvidence(g *synGroup, answered *analyze.Flow) ([]Evidence,
 		frames := []uint64{f.SYNFrame, cl.LastFrame}
 		ev = append(ev, Evidence{
 			Text: fmt.Sprintf("%d SYNs to %s over %s (frames %d to %d) got no SYN-ACK, reset or ICMP error (Zeek %s)",
-				cl.SYNs, f.Server, cl.Last.Sub(cl.First).Round(time.Millisecond), f.SYNFrame, cl.LastFrame, f.ConnState()),
+				cl.SYNs, f.Server, cl.Last().Sub(cl.First()).Round(time.Millisecond), f.SYNFrame, cl.LastFrame, f.ConnState()),
 			Frames: frames, Filter: AndFrames(FlowFilter(f), frames...),
-			Values: []Value{{Name: "syns", Num: float64(cl.SYNs)}, {Name: "wait", Num: ms(cl.Last.Sub(cl.First)), Unit: "ms"}},
+			Values: []Value{{Name: "syns", Num: float64(cl.SYNs)}, {Name: "wait", Num: ms(cl.Last().Sub(cl.First())), Unit: "ms"}},
 		})
 	}
 	// A silent drop is strong only when the capture shows that answers do

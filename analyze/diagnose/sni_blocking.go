@@ -153,7 +153,7 @@ func (sf *sniFail) unansweredMode(c *Context, flt *lazyFilter) bool {
 		frames := append([]uint64{ch}, clientResets(f)...)
 		sf.add("drop", Medium, Evidence{
 			Text: fmt.Sprintf("the ClientHello for %s (frame %d) was never acknowledged: the client retransmitted %d times over %.1f s and the server side, which had answered the SYN, sent nothing more",
-				t.SNI, ch, cli.Retransmissions, cli.Last.Sub(srv.First).Seconds()),
+				t.SNI, ch, cli.Retransmissions, cli.Last().Sub(srv.First()).Seconds()),
 			Frames: frames, Filter: flt.String() + " && (tcp.analysis.retransmission || " + FramesFilter(frames) + ")",
 			Values: []Value{{Name: "retransmissions", Num: float64(cli.Retransmissions)}},
 		})
