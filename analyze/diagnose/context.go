@@ -42,7 +42,10 @@ type Context struct {
 	Cat   *catalog.Catalog
 	Flows []*analyze.Flow
 
-	qa            []*QAFlow // by flow id; nil for flows that are not Quick Assist's
+	// qa holds, by flow id, 1 + the flow's index in qaList, or 0 for a
+	// flow that is not Quick Assist's: an index, not a pointer to a copy
+	// of its own, as a capture may have tens of thousands of them.
+	qa            []int32
 	qaList        []QAFlow
 	quality       []string
 	qualityFactor float64
@@ -59,7 +62,7 @@ type Context struct {
 
 // NewContext classifies the flows of res.
 func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
-	c := &Context{Res: res, Cat: cat, Flows: res.Flows, qa: make([]*QAFlow, len(res.Flows)+1), qualityFactor: 1,
+	c := &Context{Res: res, Cat: cat, Flows: res.Flows, qa: make([]int32, len(res.Flows)+1), qualityFactor: 1,
 		byAddr: map[netip.Addr][]*analyze.Flow{}, byName: map[string][]*analyze.Flow{},
 		helloWorked: map[netip.AddrPort]map[string]*analyze.Flow{}}
 	for _, f := range res.Flows {
@@ -82,8 +85,8 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 		}
 		if q, ok := c.classify(f); ok {
 			q.ID = f.ID
-			c.qa[f.ID] = &q
 			c.qaList = append(c.qaList, q)
+			c.qa[f.ID] = int32(len(c.qaList))
 		}
 	}
 	c.assessQuality()
@@ -199,10 +202,10 @@ func (c *Context) FlowsNamed(name string) []*analyze.Flow {
 
 // QA returns the Quick Assist classification of a flow, or nil.
 func (c *Context) QA(f *analyze.Flow) *QAFlow {
-	if f.ID < 0 || f.ID >= len(c.qa) {
+	if f.ID < 0 || f.ID >= len(c.qa) || c.qa[f.ID] == 0 {
 		return nil
 	}
-	return c.qa[f.ID]
+	return &c.qaList[c.qa[f.ID]-1]
 }
 
 // QAFlows lists the Quick Assist flows in flow order.
