@@ -56,14 +56,24 @@ type ServerHello struct {
 // ParseServerHello parses a ServerHello body: the handshake message without
 // its 4-byte header. The result does not alias body.
 func ParseServerHello(body []byte) (*ServerHello, error) {
-	s := cryptobyte.String(body)
 	h := &ServerHello{}
+	if err := h.parse(body); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// parse reads a ServerHello body into h, reusing the storage of h's
+// Extensions (a Stream parses every server's hello into the same one).
+func (h *ServerHello) parse(body []byte) error {
+	s := cryptobyte.String(body)
+	*h = ServerHello{Extensions: h.Extensions[:0]}
 	var random []byte
 	var sessionID cryptobyte.String
 	if !s.ReadUint16(&h.LegacyVersion) || !s.ReadBytes(&random, 32) ||
 		!s.ReadUint8LengthPrefixed(&sessionID) || len(sessionID) > 32 ||
 		!s.ReadUint16(&h.CipherSuite) || !s.ReadUint8(&h.CompressionMethod) {
-		return nil, errorf(ErrMalformed, "server hello: truncated or bad legacy_session_id_echo")
+		return errorf(ErrMalformed, "server hello: truncated or bad legacy_session_id_echo")
 	}
 	copy(h.Random[:], random)
 	h.SessionIDLen = len(sessionID)
@@ -72,23 +82,20 @@ func ParseServerHello(body []byte) (*ServerHello, error) {
 	h.DowngradeSentinel = bytes.HasPrefix(tail, downgradePrefix) && tail[7] <= 1
 	h.SelectedVersion = h.LegacyVersion
 	if s.Empty() {
-		return h, nil
+		return nil
 	}
 	var exts cryptobyte.String
 	if !s.ReadUint16LengthPrefixed(&exts) {
-		return nil, errorf(ErrMalformed, "server hello: extensions length exceeds message")
+		return errorf(ErrMalformed, "server hello: extensions length exceeds message")
 	}
 	if !s.Empty() {
-		return nil, errorf(ErrMalformed, "server hello: %d bytes after extensions", len(s))
+		return errorf(ErrMalformed, "server hello: %d bytes after extensions", len(s))
 	}
 	err := eachExtension(exts, "server hello", func(typ uint16, data cryptobyte.String) bool {
 		h.Extensions = append(h.Extensions, typ)
 		return h.extension(typ, data)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return h, nil
+	return err
 }
 
 // extension reads one extension's body; unknown extensions are skipped.
@@ -104,7 +111,14 @@ func (h *ServerHello) extension(typ uint16, d cryptobyte.String) bool {
 			!list.Empty() || !d.Empty() {
 			return false
 		}
-		h.ALPN = string(proto)
+		switch string(proto) { // the common names without an allocation
+		case "h2":
+			h.ALPN = "h2"
+		case "http/1.1":
+			h.ALPN = "http/1.1"
+		default:
+			h.ALPN = string(proto)
+		}
 	case extKeyShare:
 		// RFC 8446 4.2.8: KeyShareHelloRetryRequest holds only the
 		// selected_group; KeyShareServerHello holds one KeyShareEntry.

@@ -127,6 +127,8 @@ type Stream struct {
 	// ch holds the first ClientHello (Summary.ClientHello points here);
 	// Reset keeps its lists' storage for the next connection.
 	ch ClientHello
+	// sh holds the first ServerHello the same way.
+	sh ServerHello
 
 	off    int64 // bytes fed, excluding gaps: the offset of the next byte
 	recOff int64 // offset of the current record's header
@@ -201,7 +203,8 @@ func (s *Stream) Stopped() bool { return s.stopped }
 func (s *Stream) SetTLS13Encrypted() { s.tls13 = true }
 
 // Summary returns what the Stream has seen so far. Its slices and pointers
-// are shared with the Stream and must not be modified.
+// are shared with the Stream and must not be modified; the ClientHello and
+// ServerHello are the Stream's own storage, valid until Reset.
 func (s *Stream) Summary() Summary {
 	sum := s.sum
 	sum.Truncated = s.capped ||
@@ -209,9 +212,10 @@ func (s *Stream) Summary() Summary {
 	return sum
 }
 
-// Reset returns the Stream to its zero state, keeping its buffer.
+// Reset returns the Stream to its zero state, keeping its buffers and the
+// storage of its hellos for the next connection.
 func (s *Stream) Reset() {
-	*s = Stream{hsBody: s.hsBody[:0], enc: s.enc[:0], ch: ClientHello{store: s.ch.store}}
+	*s = Stream{hsBody: s.hsBody[:0], enc: s.enc[:0], ch: ClientHello{store: s.ch.store}, sh: ServerHello{Extensions: s.sh.Extensions[:0]}}
 }
 
 func (s *Stream) readHeader(b []byte, frame uint64) []byte {

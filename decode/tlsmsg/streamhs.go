@@ -108,8 +108,13 @@ func (s *Stream) message(typ uint8, body []byte, frame uint64) {
 			s.mark(pendClientHello, frame)
 		}
 	case typeServerHello:
-		sh, err := ParseServerHello(body)
-		if err != nil {
+		sh := &s.sh
+		if s.sum.ServerHello != nil || s.sum.HelloRetryRequest != nil {
+			// The hello after a HelloRetryRequest, which keeps s.sh, or a
+			// second one, which is checked and not kept.
+			sh = new(ServerHello)
+		}
+		if err := sh.parse(body); err != nil {
 			s.fail(err)
 			return
 		}
