@@ -3,8 +3,12 @@ package report
 import (
 	"bytes"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/qadiag/qadiag/analyze/diagnose"
 )
 
 // TestGridMatchesTablewriter draws random tables both ways: grid's own
@@ -67,5 +71,23 @@ func TestGridMatchesTablewriter(t *testing.T) {
 	}
 	if drawn < 1000 {
 		t.Fatalf("only %d tables drawn by grid itself", drawn)
+	}
+}
+
+// TestQALookup finds classifications by flow id in the verdict's list,
+// sorted as diagnose writes it or not.
+func TestQALookup(t *testing.T) {
+	for _, ids := range [][]int{{2, 5, 9, 40}, {40, 2, 9, 5}} {
+		v := &diagnose.Verdict{}
+		for _, id := range ids {
+			v.QuickAssist = append(v.QuickAssist, diagnose.QAFlow{ID: id, Host: "h" + strconv.Itoa(id)})
+		}
+		qa := qaLookup(v)
+		for id := 0; id <= 41; id++ {
+			q, ok := qa(id)
+			if want := slices.Contains(ids, id); ok != want || ok && (q.ID != id || q.Host != "h"+strconv.Itoa(id)) {
+				t.Fatalf("ids %v: lookup(%d) = %+v, %v", ids, id, q, ok)
+			}
+		}
 	}
 }

@@ -80,7 +80,7 @@ type evRef struct {
 type tlPlan struct {
 	r       *analyze.Result
 	lanes   []*analyze.Flow
-	qa      map[int]diagnose.QAFlow
+	qa      func(id int) (diagnose.QAFlow, bool)
 	hit     map[int]bool // flows of the verdict's finding
 	events  map[int][]tlEvent
 	refs    []evRef
@@ -136,10 +136,7 @@ func buildTimeline(r *analyze.Result, v *diagnose.Verdict) *timeline {
 }
 
 func planTimeline(r *analyze.Result, v *diagnose.Verdict) *tlPlan {
-	p := &tlPlan{r: r, qa: map[int]diagnose.QAFlow{}, hit: map[int]bool{}, events: map[int][]tlEvent{}}
-	for _, q := range v.QuickAssist {
-		p.qa[q.ID] = q
-	}
+	p := &tlPlan{r: r, qa: qaLookup(v), hit: map[int]bool{}, events: map[int][]tlEvent{}}
 	inFinding := map[int]bool{}
 	var frames []uint64
 	for i, f := range v.Findings {
@@ -157,7 +154,7 @@ func planTimeline(r *analyze.Result, v *diagnose.Verdict) *tlPlan {
 	frames = slices.Compact(slices.Sorted(slices.Values(frames)))
 	for _, f := range r.Flows {
 		i, _ := slices.BinarySearch(frames, f.FirstFrame)
-		if _, isQA := p.qa[f.ID]; isQA || inFinding[f.ID] || (i < len(frames) && frames[i] <= f.LastFrame) {
+		if _, isQA := p.qa(f.ID); isQA || inFinding[f.ID] || (i < len(frames) && frames[i] <= f.LastFrame) {
 			p.events[f.ID] = flowEvents(f)
 		}
 	}
@@ -363,7 +360,7 @@ func (p *tlPlan) laneLabel(f *analyze.Flow) (label, host, addrs string) {
 	if f.App != "" {
 		label += "/" + f.App
 	}
-	if q, ok := p.qa[f.ID]; ok {
+	if q, ok := p.qa(f.ID); ok {
 		label, host = fmt.Sprintf("#%d %s (by %s)", f.ID, q.Role, q.By), q.Host
 	}
 	switch {

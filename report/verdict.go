@@ -1,8 +1,10 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/qadiag/qadiag/analyze"
@@ -62,16 +64,31 @@ type jsonQA struct {
 // document.
 func AnalysisJSON(w io.Writer, r *analyze.Result, v *diagnose.Verdict) error {
 	doc := toJSON(r, false)
-	qa := map[int]diagnose.QAFlow{}
-	for _, q := range v.QuickAssist {
-		qa[q.ID] = q
-	}
+	qa := qaLookup(v)
 	head := []member{{"schema_version", doc.SchemaVersion}, {"capture", doc.Capture}, {"verdict", verdictJSON(v)}}
 	return writeDoc(w, head, r.Flows, func(j *jsonFlow) {
-		if q, ok := qa[j.ID]; ok {
+		if q, ok := qa(j.ID); ok {
 			j.QuickAssist = &jsonQA{Host: q.Host, Role: q.Role, By: q.By, Pattern: q.Pattern, Required: q.Required, Broad: q.Broad}
 		}
 	})
+}
+
+// qaLookup returns a function that finds a flow's Quick Assist
+// classification by flow id. The verdict lists them in flow order, so a
+// binary search finds one without a map of them all (a capture may have
+// tens of thousands).
+func qaLookup(v *diagnose.Verdict) func(id int) (diagnose.QAFlow, bool) {
+	list := v.QuickAssist
+	if !slices.IsSortedFunc(list, func(a, b diagnose.QAFlow) int { return cmp.Compare(a.ID, b.ID) }) {
+		list = slices.SortedStableFunc(slices.Values(list), func(a, b diagnose.QAFlow) int { return cmp.Compare(a.ID, b.ID) })
+	}
+	return func(id int) (diagnose.QAFlow, bool) {
+		i, ok := slices.BinarySearchFunc(list, id, func(q diagnose.QAFlow, id int) int { return cmp.Compare(q.ID, id) })
+		if !ok {
+			return diagnose.QAFlow{}, false
+		}
+		return list[i], true
+	}
 }
 
 func verdictJSON(v *diagnose.Verdict) jsonVerdict {
@@ -203,10 +220,7 @@ func AnalysisTextOpts(w io.Writer, r *analyze.Result, v *diagnose.Verdict, o Tex
 }
 
 func flowTable(w io.Writer, r *analyze.Result, v *diagnose.Verdict, all bool) error {
-	qa := map[int]diagnose.QAFlow{}
-	for _, q := range v.QuickAssist {
-		qa[q.ID] = q
-	}
+	qa := qaLookup(v)
 	title := "QUICK ASSIST FLOWS\n"
 	if all {
 		title = "FLOWS\n"
@@ -217,7 +231,7 @@ func flowTable(w io.Writer, r *analyze.Result, v *diagnose.Verdict, all bool) er
 	n := 0
 	t := newGrid(w, "id", "role", "via", "client", "server", "frames", "state", "history", "rtt", "max idle", "detail")
 	for _, f := range r.Flows {
-		q, isQA := qa[f.ID]
+		q, isQA := qa(f.ID)
 		if !isQA && !all {
 			continue
 		}
