@@ -2,6 +2,8 @@ package report
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"io"
 
 	"github.com/qadiag/qadiag/analyze"
@@ -25,20 +27,27 @@ func writeDoc(w io.Writer, head []member, flows []*analyze.Flow, decorate func(*
 		bw.WriteString(",\n")
 	}
 	bw.WriteString(`  "flows": [`)
+	// The flows are encoded and indented into two buffers reused from one
+	// flow to the next: json.Marshal and a fresh indent buffer each time
+	// allocated 600 MB for a capture of 150,000 flows.
+	var raw bytes.Buffer
+	enc := json.NewEncoder(&raw)
+	var ind []byte
 	for i, f := range flows {
 		j := flowJSON(f)
 		if decorate != nil {
 			decorate(&j)
 		}
-		b, err := marshalIndent(j, "    ", "  ")
-		if err != nil {
+		raw.Reset()
+		if err := enc.Encode(&j); err != nil {
 			return err
 		}
+		ind = indentCompact(ind[:0], bytes.TrimSuffix(raw.Bytes(), []byte("\n")), "    ", "  ")
 		if i > 0 {
 			bw.WriteString(",")
 		}
 		bw.WriteString("\n    ")
-		bw.Write(b)
+		bw.Write(ind)
 	}
 	if len(flows) > 0 {
 		bw.WriteString("\n  ")
