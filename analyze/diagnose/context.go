@@ -85,6 +85,11 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 		}
 		if q, ok := c.classify(f); ok {
 			q.ID = f.ID
+			if len(c.qaList) == cap(c.qaList) {
+				// Double: append grows a long slice by a quarter, which
+				// for 60,000 entries left four times their size behind.
+				c.qaList = slices.Grow(c.qaList, max(len(c.qaList), 64))
+			}
 			c.qaList = append(c.qaList, q)
 			c.qa[f.ID] = int32(len(c.qaList))
 		}
