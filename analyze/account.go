@@ -51,8 +51,8 @@ func (f *liveFlow) account(dir Direction, fr *decode.Frame, p *decode.Packet, no
 	}
 	if p.Proto == decode.ProtoTCP {
 		f.tcp(dir, fr, p, now)
-		if p.Flags&decode.FlagRST != 0 && len(f.Resets) > 0 {
-			if r := &f.Resets[len(f.Resets)-1]; r.Frame == fr.Number {
+		if rs := f.Resets(); p.Flags&decode.FlagRST != 0 && len(rs) > 0 {
+			if r := &rs[len(rs)-1]; r.Frame == fr.Number {
 				r.PrevTTL, r.PrevIPID, r.HavePrev = prevTTL, prevIPID, hadPrev
 			}
 		}
@@ -95,8 +95,8 @@ func (f *liveFlow) tcp(dir Direction, fr *decode.Frame, p *decode.Packet, now in
 		f.mark(dir, 'd')
 		// The 'r' letter is this side's first reset: the history bits
 		// share the flow's first cache line, its counters do not.
-		if f.hseen[dir]&(1<<('r'-'a')) != 0 && f.DataAfterReset == 0 && !rst {
-			f.DataAfterReset = fr.Number
+		if f.hseen[dir]&(1<<('r'-'a')) != 0 && f.DataAfterReset() == 0 && !rst {
+			f.ev().dataAfterReset = fr.Number
 		}
 		h := &f.hot[dir]
 		h.maxPayload = max(h.maxPayload, uint32(len(p.Payload)))
@@ -119,14 +119,15 @@ func (f *liveFlow) tcp(dir Direction, fr *decode.Frame, p *decode.Packet, now in
 		if !f.closed {
 			f.closedAt, f.closed = now, true
 		}
-		if len(f.Resets) < maxResets {
+		if len(f.Resets()) < maxResets {
 			other := &f.hot[1-dir]
 			r := Reset{Frame: fr.Number, Time: fr.Time, From: dir, TTL: p.TTL, IPID: p.IPID,
 				Seq: p.Seq, Ack: p.Ack, Payload: len(p.Payload), Flags: flags, Window: p.Window}
 			if other.packets > 0 {
 				r.TriggerFrame, r.TriggerTime = other.lastFrame, unixTime(other.last)
 			}
-			f.Resets = append(f.Resets, r)
+			ev := f.ev()
+			ev.resets = append(ev.resets, r)
 		}
 	}
 }
@@ -287,8 +288,8 @@ func (f *Flow) ConnState() string {
 func bitOf(c byte) uint32 { return 1 << (c - 'a') }
 
 func (f *Flow) firstResetFrom() Direction {
-	if len(f.Resets) > 0 {
-		return f.Resets[0].From
+	if rs := f.Resets(); len(rs) > 0 {
+		return rs[0].From
 	}
 	return FromClient
 }

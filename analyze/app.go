@@ -21,6 +21,22 @@ const (
 	AppDNS  = "dns"
 )
 
+// What a flow keeps of its protocol (Flow.App gives the name): a byte,
+// where the name's string header took sixteen.
+const (
+	appNone uint8 = iota
+	appTLS
+	appHTTP
+	appSTUN
+	appDNS
+)
+
+var appNames = [...]string{appNone: "", appTLS: AppTLS, appHTTP: AppHTTP, appSTUN: AppSTUN, appDNS: AppDNS}
+
+// App is the application protocol recognised by content: AppTLS, AppHTTP,
+// AppSTUN, AppDNS, or "" for none.
+func (f *Flow) App() string { return appNames[f.appKind] }
+
 // Bounds on what the application layer keeps, so that memory follows the
 // number of flows and not what a hostile or huge capture holds.
 const (
@@ -219,7 +235,7 @@ func (a *appState) data(dir Direction, b []byte, frame uint64) {
 	if a.f.appOff {
 		return
 	}
-	if a.f.App == "" {
+	if a.f.appKind == appNone {
 		if len(a.sniff[dir]) > 0 || len(b) < sniffLen {
 			a.sniff[dir] = append(a.sniff[dir], b...)
 			a.sniffFrame[dir], a.sniffNow[dir] = frame, a.now
@@ -265,11 +281,11 @@ func (a *appState) pending(dir Direction) {
 // with them, and parses them.
 func (a *appState) decideShort() {
 	for d := range a.sniff {
-		if a.f.App == "" && len(a.sniff[d]) > 0 {
+		if a.f.appKind == appNone && len(a.sniff[d]) > 0 {
 			a.decide(Direction(d), a.sniff[d])
 		}
 	}
-	if a.f.App != "" {
+	if a.f.appKind != appNone {
 		a.pending(FromClient)
 		a.pending(FromServer)
 	}
@@ -284,14 +300,14 @@ func (a *appState) parse(dir Direction, b []byte, frame uint64) {
 		a.skipped[dir] = false
 		a.gap(dir, 0)
 	}
-	switch a.f.App {
-	case AppTLS:
+	switch a.f.appKind {
+	case appTLS:
 		a.tlsData(dir, b, frame)
-	case AppHTTP:
+	case appHTTP:
 		a.httpData(dir, b, frame)
-	case AppDNS:
+	case appDNS:
 		a.dnsStream(dir, b, frame)
-	case AppSTUN:
+	case appSTUN:
 		a.stunStream(dir, b, frame)
 	}
 }
@@ -300,12 +316,12 @@ func (a *appState) parse(dir Direction, b []byte, frame uint64) {
 func (a *appState) gap(dir Direction, n uint32) {
 	switch {
 	case a.f.appOff:
-	case a.f.App == "":
+	case a.f.appKind == appNone:
 		// The first bytes are missing: decide on what follows.
 		a.sniff[dir] = nil
-	case a.f.App == AppTLS || a.tls != nil && a.http != nil && a.http.dir[dir].tunnel:
+	case a.f.appKind == appTLS || a.tls != nil && a.http != nil && a.http.dir[dir].tunnel:
 		a.tlsStreams()[dir].Gap()
-	case a.f.App == AppHTTP:
+	case a.f.appKind == appHTTP:
 		a.http.gap(dir, n)
 	default:
 		a.tcpBuf[dir] = nil
@@ -318,14 +334,14 @@ func (a *appState) decide(dir Direction, b []byte) bool {
 	f := a.f
 	switch {
 	case tlsmsg.LooksLikeTLS(b):
-		f.App = AppTLS
+		f.appKind = appTLS
 		f.TLS = &TLSInfo{}
 	case dir == FromClient && httpmsg.LooksLikeRequest(b), dir == FromServer && httpmsg.LooksLikeResponse(b):
-		f.App = AppHTTP
+		f.appKind = appHTTP
 		f.HTTP = &HTTPInfo{Tunnel: -1}
 		a.http = &httpState{}
 	case f.Server.Port() == 53 || f.Client.Port() == 53:
-		f.App = AppDNS
+		f.appKind = appDNS
 		f.DNS = &DNSInfo{}
 		a.dns = a.newDNS()
 	default:
@@ -336,7 +352,7 @@ func (a *appState) decide(dir Direction, b []byte) bool {
 		if kind == stunmsg.KindUnknown || kind == stunmsg.KindChannelData && !turnPort(f.Server.Port()) {
 			return false
 		}
-		f.App = AppSTUN
+		f.appKind = appSTUN
 		f.STUN = &STUNInfo{}
 		a.stun = newSTUNState()
 	}
@@ -348,15 +364,15 @@ func (a *appState) decide(dir Direction, b []byte) bool {
 func (a *appState) datagram(dir Direction, fr *decode.Frame, b []byte, now int64) {
 	f := a.f
 	if f.Server.Port() == 53 || f.Client.Port() == 53 {
-		if f.App == "" {
-			f.App, f.DNS, a.dns = AppDNS, &DNSInfo{}, a.newDNS()
+		if f.appKind == appNone {
+			f.appKind, f.DNS, a.dns = appDNS, &DNSInfo{}, a.newDNS()
 		}
-		if f.App == AppDNS {
+		if f.appKind == appDNS {
 			a.dnsMessage(dir, fr.Number, now, b)
 		}
 		return
 	}
-	if f.App == "" {
+	if f.appKind == appNone {
 		// ChannelData has only a 4-byte header: on its own it decides only
 		// on the TURN ports (RFC 8656 3: 3478, 5349; Microsoft's relays
 		// listen on 3478-3481).
@@ -370,9 +386,9 @@ func (a *appState) datagram(dir Direction, fr *decode.Frame, b []byte, now int64
 				return
 			}
 		}
-		f.App, f.STUN, a.stun = AppSTUN, &STUNInfo{}, newSTUNState()
+		f.appKind, f.STUN, a.stun = appSTUN, &STUNInfo{}, newSTUNState()
 	}
-	if f.App == AppSTUN {
+	if f.appKind == appSTUN {
 		a.stunDatagram(dir, fr.Number, now, b)
 	}
 }

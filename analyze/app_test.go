@@ -395,8 +395,8 @@ func TestAppTLS(t *testing.T) {
 			c := newCapture()
 			want := tt.build(t, c)
 			f := flowTo(t, c.read(t), testServer)
-			if f.App != AppTLS {
-				t.Errorf("App %q, want %q", f.App, AppTLS)
+			if f.App() != AppTLS {
+				t.Errorf("App %q, want %q", f.App(), AppTLS)
 			}
 			diffTLS(t, want, f.TLS)
 		})
@@ -533,8 +533,8 @@ func TestAppHTTP(t *testing.T) {
 				t.Fatalf("%d flows, want 1", len(res.Flows))
 			}
 			f := res.Flows[0]
-			if f.App != AppHTTP || f.HTTP == nil {
-				t.Fatalf("App %q, HTTP %v; want an HTTP flow", f.App, f.HTTP)
+			if f.App() != AppHTTP || f.HTTP == nil {
+				t.Fatalf("App %q, HTTP %v; want an HTTP flow", f.App(), f.HTTP)
 			}
 			if diff := cmp.Diff(want, *f.HTTP); diff != "" {
 				t.Errorf("HTTP summary (-want +got):\n%s", diff)
@@ -749,8 +749,8 @@ func TestAppSTUN(t *testing.T) {
 			c := newCapture()
 			want := tt.build(t, c, rand.New(rand.NewPCG(7, 8)))
 			f := flowTo(t, c.read(t), testTURN)
-			if f.Proto != tt.proto || f.App != AppSTUN || f.STUN == nil {
-				t.Fatalf("proto %d, App %q, STUN %v; want a STUN flow over %d", f.Proto, f.App, f.STUN, tt.proto)
+			if f.Proto != tt.proto || f.App() != AppSTUN || f.STUN == nil {
+				t.Fatalf("proto %d, App %q, STUN %v; want a STUN flow over %d", f.Proto, f.App(), f.STUN, tt.proto)
 			}
 			if diff := cmp.Diff(want, *f.STUN, cmpAddrs); diff != "" {
 				t.Errorf("STUN summary (-want +got):\n%s", diff)
@@ -853,8 +853,8 @@ func TestAppDNS(t *testing.T) {
 			want, names := tt.build(t, c)
 			res := c.read(t)
 			f := flowTo(t, res, testResolver)
-			if f.App != AppDNS || f.DNS == nil {
-				t.Fatalf("App %q, DNS %v; want a DNS flow", f.App, f.DNS)
+			if f.App() != AppDNS || f.DNS == nil {
+				t.Fatalf("App %q, DNS %v; want a DNS flow", f.App(), f.DNS)
 			}
 			if diff := cmp.Diff(want, *f.DNS, cmpAddrs); diff != "" {
 				t.Errorf("DNS summary (-want +got):\n%s", diff)
@@ -907,8 +907,8 @@ func TestAppNone(t *testing.T) {
 				t.Fatalf("%d flows, want 1", len(res.Flows))
 			}
 			f := res.Flows[0]
-			if f.App != "" || f.TLS != nil || f.HTTP != nil || f.STUN != nil || f.DNS != nil {
-				t.Errorf("App %q TLS %v HTTP %v STUN %v DNS %v; want none", f.App, f.TLS, f.HTTP, f.STUN, f.DNS)
+			if f.App() != "" || f.TLS != nil || f.HTTP != nil || f.STUN != nil || f.DNS != nil {
+				t.Errorf("App %q TLS %v HTTP %v STUN %v DNS %v; want none", f.App(), f.TLS, f.HTTP, f.STUN, f.DNS)
 			}
 		})
 	}

@@ -144,6 +144,7 @@ type Flow struct {
 	hseen    [2]uint32
 	Proto    uint8 // decode.ProtoTCP or decode.ProtoUDP
 	clientBy uint8 // how the client was chosen (ClientBy)
+	appKind  uint8 // the application protocol (App)
 	// ICMPCount counts the ICMP errors quoting the flow (ICMP keeps the
 	// first maxICMP of them).
 	ICMPCount int32
@@ -163,17 +164,11 @@ type Flow struct {
 
 	SYNFrame, SYNACKFrame uint64
 	RTT                   time.Duration // SYN to SYN-ACK, seen from the capture point
-	Resets                []Reset
+	// events holds what few flows have (Resets, ICMP, DataAfterReset),
+	// nil for the rest: one pointer instead of 56 bytes in every flow
+	// keeps a Flow within the allocator's 512-byte class.
+	events *flowEvents
 
-	// DataAfterReset is the first frame carrying data from a side that had
-	// already sent a reset: a real stack sends nothing after its reset.
-	DataAfterReset uint64
-	// ICMP lists the first maxICMP errors quoting the flow.
-	ICMP []ICMPError
-
-	// App is the application protocol recognised by content: AppTLS,
-	// AppHTTP, AppSTUN, AppDNS, or "" for none.
-	App  string
 	TLS  *TLSInfo  // also set for TLS inside an HTTP CONNECT tunnel
 	HTTP *HTTPInfo // HTTP/1.x exchanges, proxy CONNECTs among them
 	STUN *STUNInfo
@@ -182,6 +177,60 @@ type Flow struct {
 	// server's address, with the answering frame (answers before the flow
 	// began when there are any).
 	Names []NameSource
+}
+
+// flowEvents are a flow's resets and ICMP errors.
+type flowEvents struct {
+	resets         []Reset
+	icmp           []ICMPError
+	dataAfterReset uint64
+}
+
+// ev returns the flow's events, creating them on first use.
+func (f *Flow) ev() *flowEvents {
+	if f.events == nil {
+		f.events = new(flowEvents)
+	}
+	return f.events
+}
+
+// Resets lists the first maxResets TCP resets of the flow (DirStats.RSTs
+// counts them all).
+func (f *Flow) Resets() []Reset {
+	if f.events == nil {
+		return nil
+	}
+	return f.events.resets
+}
+
+// ICMP lists the first maxICMP ICMP errors quoting the flow (ICMPCount
+// counts them all).
+func (f *Flow) ICMP() []ICMPError {
+	if f.events == nil {
+		return nil
+	}
+	return f.events.icmp
+}
+
+// ReplaceICMP sets the flow's ICMP errors to icmp. A copy of a Flow shares
+// the original's resets and ICMP errors; this gives the copy its own (a
+// redacted copy rewrites the reporting addresses).
+func (f *Flow) ReplaceICMP(icmp []ICMPError) {
+	var ev flowEvents
+	if f.events != nil {
+		ev = *f.events
+	}
+	ev.icmp = icmp
+	f.events = &ev
+}
+
+// DataAfterReset is the first frame carrying data from a side that had
+// already sent a reset (a real stack sends nothing after its reset), or 0.
+func (f *Flow) DataAfterReset() uint64 {
+	if f.events == nil {
+		return 0
+	}
+	return f.events.dataAfterReset
 }
 
 // History is Zeek's connection history string: upper case for the client,

@@ -397,7 +397,7 @@ func appDump(a, b *Flow, what string) string {
 		case "Names":
 			return f.Names
 		}
-		return f.App
+		return f.App()
 	}
 	return fmt.Sprintf("whole: %+v\nsplit: %+v", pick(a), pick(b))
 }
@@ -406,7 +406,7 @@ func appDump(a, b *Flow, what string) string {
 // flows, or returns ""; tls false leaves TLS out.
 func diffApp(a, b *Flow, tls bool) string {
 	switch {
-	case a.App != b.App:
+	case a.App() != b.App():
 		return "App"
 	case tls && !reflect.DeepEqual(a.TLS, b.TLS):
 		return "TLS"
@@ -452,8 +452,8 @@ func checkFlowApp(t *testing.T, f *Flow, packets uint64) {
 	if f.DNS != nil {
 		checkDNS(t, f.DNS, f.Proto == decode.ProtoUDP, in)
 	}
-	if want := map[string]bool{AppTLS: f.TLS != nil, AppHTTP: f.HTTP != nil, AppSTUN: f.STUN != nil, AppDNS: f.DNS != nil}; f.App != "" && !want[f.App] {
-		t.Errorf("flow %d: App %q without its summary", f.ID, f.App)
+	if want := map[string]bool{AppTLS: f.TLS != nil, AppHTTP: f.HTTP != nil, AppSTUN: f.STUN != nil, AppDNS: f.DNS != nil}; f.App() != "" && !want[f.App()] {
+		t.Errorf("flow %d: App %q without its summary", f.ID, f.App())
 	}
 }
 
@@ -763,7 +763,7 @@ func TestFlowPathSeeds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Flows) == 0 || res.Flows[0].App == "" {
+		if len(res.Flows) == 0 || res.Flows[0].App() == "" {
 			t.Errorf("seed %d: no application protocol recognised", i)
 		}
 	}

@@ -407,8 +407,9 @@ func (t *Table) ICMP(fr *decode.Frame, p *decode.Packet) bool {
 		return false
 	}
 	f.ICMPCount++
-	if len(f.ICMP) < maxICMP {
-		f.ICMP = append(f.ICMP, ICMPError{Frame: fr.Number, Time: fr.Time, From: p.Src, V6: p.IPVersion == 6,
+	if len(f.ICMP()) < maxICMP {
+		ev := f.ev()
+		ev.icmp = append(ev.icmp, ICMPError{Frame: fr.Number, Time: fr.Time, From: p.Src, V6: p.IPVersion == 6,
 			Type: p.ICMPType, Code: p.ICMPCode, MTU: p.MTU, ToServer: swapped == f.clientB})
 	}
 	return true

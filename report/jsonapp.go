@@ -188,7 +188,7 @@ func dirName(d analyze.Direction) string {
 }
 
 func appJSON(j *jsonFlow, f *analyze.Flow) {
-	j.App = f.App
+	j.App = f.App()
 	for _, n := range f.Names {
 		j.Names = append(j.Names, jsonName{Name: n.Name, Frame: n.Frame})
 	}

@@ -28,7 +28,7 @@ func FlowsText(w io.Writer, r *analyze.Result) error {
 		row := []string{
 			itoa(f.ID), ProtoName(f.Proto), f.Client.String(), f.Server.String(),
 			fmt.Sprintf("%d-%d", f.FirstFrame, f.LastFrame), u64(f.Packets()), u64(f.Bytes()),
-			f.ConnState(), f.History(), duration(f.RTT), duration(f.MaxIdle), f.App, appDetail(f),
+			f.ConnState(), f.History(), duration(f.RTT), duration(f.MaxIdle), f.App(), appDetail(f),
 		}
 		t.Append(row)
 	}

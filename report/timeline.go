@@ -357,8 +357,8 @@ func (p *tlPlan) notes(est, breaks bool) []string {
 // host, and the addresses.
 func (p *tlPlan) laneLabel(f *analyze.Flow) (label, host, addrs string) {
 	label = fmt.Sprintf("#%d %s", f.ID, ProtoName(f.Proto))
-	if f.App != "" {
-		label += "/" + f.App
+	if f.App() != "" {
+		label += "/" + f.App()
 	}
 	if q, ok := p.qa(f.ID); ok {
 		label, host = fmt.Sprintf("#%d %s (by %s)", f.ID, q.Role, q.By), q.Host

@@ -128,11 +128,11 @@ func addAnchors(c *frameClock, f *analyze.Flow) {
 	if f.SYNACKFrame != 0 && f.RTT > 0 {
 		c.add(f.SYNACKFrame, f.Dir[analyze.FromClient].First().Add(f.RTT), false)
 	}
-	for _, r := range f.Resets {
+	for _, r := range f.Resets() {
 		c.add(r.Frame, r.Time, false)
 		c.add(r.TriggerFrame, r.TriggerTime, false)
 	}
-	for _, e := range f.ICMP {
+	for _, e := range f.ICMP() {
 		c.add(e.Frame, e.Time, false)
 	}
 	if s := f.STUN; s != nil {
@@ -223,10 +223,10 @@ func flowEvents(f *analyze.Flow) []tlEvent {
 	if t := f.TLS; t != nil {
 		tlsEvents(t, add)
 	}
-	for _, r := range f.Resets {
+	for _, r := range f.Resets() {
 		add(r.Frame, r.From, evRST, fmt.Sprintf("RST from the %s, TTL %d", dirName(r.From), r.TTL))
 	}
-	for _, e := range f.ICMP {
+	for _, e := range f.ICMP() {
 		dir := analyze.FromServer // an error about the client's packet comes back toward it
 		if !e.ToServer {
 			dir = analyze.FromClient
@@ -310,7 +310,7 @@ func dnsEvents(d *analyze.DNSInfo, add addEvent) {
 // knows reports whether frame is one of f's recorded frames, so that an
 // evidence frame can be drawn on its flow.
 func knows(f *analyze.Flow, ev []tlEvent, frame uint64) bool {
-	if frame == f.FirstFrame || frame == f.LastFrame || frame == f.IdleAfterFrame || frame == f.DataAfterReset {
+	if frame == f.FirstFrame || frame == f.LastFrame || frame == f.IdleAfterFrame || frame == f.DataAfterReset() {
 		return true
 	}
 	for d := range f.Dir {

@@ -99,7 +99,7 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 }
 
 func (c *Context) classify(f *analyze.Flow) (QAFlow, bool) {
-	if f.App == analyze.AppDNS {
+	if f.App() == analyze.AppDNS {
 		return QAFlow{}, false // the resolver is not Quick Assist; its answers are read by dns_failure
 	}
 	proto := "tcp"

@@ -32,13 +32,13 @@ func detectICMPUnreachable(c *Context) []Finding {
 	groups := map[string]*icmpGroup{}
 	for _, f := range c.Flows {
 		q := c.QA(f)
-		if q == nil || len(f.ICMP) == 0 {
+		if q == nil || len(f.ICMP()) == 0 {
 			continue
 		}
 		var errs []analyze.ICMPError
 		srvLast := f.Dir[analyze.FromServer].LastFrame
 		served := c.addrAnswered(f)
-		for _, e := range f.ICMP {
+		for _, e := range f.ICMP() {
 			k, ok := unreachableKind(e)
 			if !ok || !e.ToServer || e.Frame <= srvLast {
 				continue

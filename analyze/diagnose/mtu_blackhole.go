@@ -194,7 +194,7 @@ func (c *Context) fullSizeThrough(f *analyze.Flow) *analyze.Flow {
 // 1191) or Packet Too Big (ICMPv6 2, RFC 8201) for the flow's segments in
 // one direction, and reports whether one was seen.
 func (c *Context) mtuICMP(f *analyze.Flow, toServer bool, ev *[]Evidence) bool {
-	for _, e := range f.ICMP {
+	for _, e := range f.ICMP() {
 		if e.ToServer != toServer || !isMTUICMP(e) {
 			continue
 		}
@@ -260,7 +260,7 @@ func (c *Context) mtuFinding(g *mtuGroup) Finding {
 			Frames: fr, Filter: AndFrames(FlowFilter(o), fr...),
 		})
 	}
-	if !slices.ContainsFunc(g.flows, func(f *analyze.Flow) bool { return slices.ContainsFunc(f.ICMP, isMTUICMP) }) {
+	if !slices.ContainsFunc(g.flows, func(f *analyze.Flow) bool { return slices.ContainsFunc(f.ICMP(), isMTUICMP) }) {
 		text := "no ICMP fragmentation needed or Packet Too Big was seen, so path MTU discovery could not shrink the segments"
 		if inbound {
 			text += " (such an error would go to the server and is not visible in a capture taken at the client)"

@@ -314,9 +314,9 @@ func (c *Context) rejectEvidence(g *synGroup) ([]Evidence, []float64) {
 }
 
 func firstServerReset(f *analyze.Flow) *analyze.Reset {
-	for i := range f.Resets {
-		if f.Resets[i].From == analyze.FromServer {
-			return &f.Resets[i]
+	for i := range f.Resets() {
+		if f.Resets()[i].From == analyze.FromServer {
+			return &f.Resets()[i]
 		}
 	}
 	return nil

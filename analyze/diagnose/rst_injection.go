@@ -56,7 +56,7 @@ const natIdleMin = 240 * time.Second
 func rstFinding(c *Context, f *analyze.Flow, q *QAFlow, minRTT time.Duration) (Finding, bool) {
 	srv := &f.Dir[analyze.FromServer]
 	var resets []analyze.Reset
-	for _, r := range f.Resets {
+	for _, r := range f.Resets() {
 		if r.From == analyze.FromServer {
 			resets = append(resets, r)
 		}
@@ -105,10 +105,10 @@ func rstFinding(c *Context, f *analyze.Flow, q *QAFlow, minRTT time.Duration) (F
 			weights = append(weights, Strong)
 		}
 	}
-	if f.DataAfterReset != 0 && f.DataAfterReset > first.Frame {
+	if f.DataAfterReset() != 0 && f.DataAfterReset() > first.Frame {
 		ev = append(ev, Evidence{
-			Text:   fmt.Sprintf("the server sent data in frame %d after the reset in frame %d: a real stack sends nothing after its own reset", f.DataAfterReset, first.Frame),
-			Frames: []uint64{first.Frame, f.DataAfterReset}, Filter: AndFrames(flt, first.Frame, f.DataAfterReset),
+			Text:   fmt.Sprintf("the server sent data in frame %d after the reset in frame %d: a real stack sends nothing after its own reset", f.DataAfterReset(), first.Frame),
+			Frames: []uint64{first.Frame, f.DataAfterReset()}, Filter: AndFrames(flt, first.Frame, f.DataAfterReset()),
 		})
 		weights = append(weights, Strong)
 	}

@@ -97,9 +97,9 @@ func sniFailFlow(c *Context, f *analyze.Flow, q *QAFlow) (sniFail, bool) {
 func (sf *sniFail) resetMode(flt *lazyFilter) bool {
 	f, t := sf.f, sf.f.TLS
 	var r *analyze.Reset
-	for i := range f.Resets {
-		if f.Resets[i].From == analyze.FromServer && f.Resets[i].Frame > t.ClientFrame {
-			r = &f.Resets[i]
+	for i := range f.Resets() {
+		if f.Resets()[i].From == analyze.FromServer && f.Resets()[i].Frame > t.ClientFrame {
+			r = &f.Resets()[i]
 			break
 		}
 	}
@@ -356,7 +356,7 @@ func firstFrames(fs []sniFail) []uint64 {
 
 func clientResets(f *analyze.Flow) []uint64 {
 	var out []uint64
-	for _, r := range f.Resets {
+	for _, r := range f.Resets() {
 		if r.From == analyze.FromClient {
 			out = append(out, r.Frame)
 		}

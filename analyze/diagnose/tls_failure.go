@@ -125,7 +125,7 @@ func tlsFailFlow(c *Context, f *analyze.Flow, q *QAFlow) (tlsFail, bool) {
 			Values: []Value{{Name: "max_offered_version", Num: float64(maxOffered(f.TLS))}, {Name: "cipher_suites", Num: float64(f.TLS.Ciphers)}}})
 		tf.weights = append(tf.weights, Medium)
 	}
-	if srv.FINs > 0 || len(f.Resets) > 0 {
+	if srv.FINs > 0 || len(f.Resets()) > 0 {
 		tf.ev = append(tf.ev, Evidence{Text: "the server then closed the connection", Filter: flt + " && (tcp.flags.fin == 1 || tcp.flags.reset == 1)"})
 	}
 	return tf, true

@@ -160,7 +160,7 @@ func (p *plan) resolve(path string) error {
 	for _, f := range p.byID {
 		k := canonical(f.Proto, f.Client, f.Server)
 		byAddr[k] = append(byAddr[k], f)
-		for _, e := range f.ICMP {
+		for _, e := range f.ICMP() {
 			icmp[e.Frame] = append(icmp[e.Frame], f.ID)
 		}
 	}

@@ -48,11 +48,12 @@ func (r *Redactor) texts(s []string) []string {
 func (r *Redactor) flow(f *analyze.Flow) *analyze.Flow {
 	nf := *f // unexported state (history, live counters) comes along, read-only
 	nf.Client, nf.Server = r.addrPort(f.Client), r.addrPort(f.Server)
-	if f.ICMP != nil {
-		nf.ICMP = slices.Clone(f.ICMP)
-		for i := range nf.ICMP {
-			nf.ICMP[i].From = r.addr(nf.ICMP[i].From)
+	if icmp := f.ICMP(); icmp != nil {
+		icmp = slices.Clone(icmp)
+		for i := range icmp {
+			icmp[i].From = r.addr(icmp[i].From)
 		}
+		nf.ReplaceICMP(icmp)
 	}
 	if f.Names != nil {
 		nf.Names = slices.Clone(f.Names)
