@@ -193,7 +193,7 @@ func diffTLS(t *testing.T, want TLSInfo, got *TLSInfo) {
 		t.Errorf("JA4 %q, want prefix %q", g.JA4, want.JA4)
 	}
 	g.JA4 = want.JA4
-	if diff := cmp.Diff(want, g, cmpAddrs); diff != "" {
+	if diff := cmp.Diff(want, g, cmpAddrs, cmp.AllowUnexported(TLSInfo{})); diff != "" {
 		t.Errorf("TLS summary (-want +got):\n%s", diff)
 	}
 }
@@ -201,9 +201,9 @@ func diffTLS(t *testing.T, want TLSInfo, got *TLSInfo) {
 // appData sets what one application_data record per direction shows: the
 // client's in frame cf, clen bytes long, and the server's.
 func appData(w *TLSInfo, cf uint64, clen uint16, sf uint64, slen uint16) {
-	w.AppDataFrame, w.AppData = [2]uint64{cf, sf}, [2]int{1, 1}
-	w.FirstAppData[0][0] = tlsmsg.AppRecord{Frame: cf, Len: clen}
-	w.FirstAppData[1][0] = tlsmsg.AppRecord{Frame: sf, Len: slen}
+	w.AppDataFrame, w.AppData = [2]uint64{cf, sf}, [2]int32{1, 1}
+	w.setFirstAppData(FromClient, [4]tlsmsg.AppRecord{{Frame: cf, Len: clen}})
+	w.setFirstAppData(FromServer, [4]tlsmsg.AppRecord{{Frame: sf, Len: slen}})
 }
 
 func parsedChain(t *testing.T, ders [][]byte) []tlsmsg.Certificate {
@@ -282,7 +282,7 @@ func TestAppTLS(t *testing.T) {
 				SupportedGroups: []uint16{decodetest.GroupX25519}}
 			ch := c.add(s.Data(nil, decodetest.ClientToServer, decodetest.ClientHello(o)))
 			return TLSInfo{SNI: testSNI, OfferedVersions: []uint16{0x0303}, Ciphers: 2, JA4: "t12d010300_",
-				ClientFrame: ch, Records: [2]int{1, 0}}
+				ClientFrame: ch, Records: [2]int32{1, 0}}
 		}},
 		{"TLS 1.3 with HelloRetryRequest", func(t *testing.T, c *capture) TLSInfo {
 			s := decodetest.NewSession(testClient, testServer)
@@ -302,7 +302,7 @@ func TestAppTLS(t *testing.T) {
 			cf := c.add(s.Data(nil, decodetest.ClientToServer, decodetest.ApplicationData(53)))
 			w := wantSchannel(ch)
 			w.Version, w.Cipher, w.HelloRetry, w.HRRFrame, w.ServerFrame = 0x0304, 0x1301, true, hrr, sh
-			w.CCSFrame, w.Records = [2]uint64{ch2, hrr}, [2]int{4, 4}
+			w.CCSFrame, w.Records = [2]uint64{ch2, hrr}, [2]int32{4, 4}
 			appData(&w, cf, 53, sh, 900)
 			return w
 		}},
@@ -323,7 +323,7 @@ func TestAppTLS(t *testing.T) {
 			w := wantSchannel(ch)
 			w.Version, w.Cipher, w.ServerFrame, w.CertFrame, w.DoneFrame = 0x0303, 0xc02f, sh, sh, done
 			w.Certificates = parsedChain(t, testChain)
-			w.CCSFrame, w.Records = [2]uint64{ccs, sccs}, [2]int{5, 7}
+			w.CCSFrame, w.Records = [2]uint64{ccs, sccs}, [2]int32{5, 7}
 			appData(&w, app, 300, sapp, 3000)
 			if w.Certificates[0].IssuerCN != "Contoso TLS Inspection CA" {
 				t.Fatalf("chain issuer %q", w.Certificates[0].IssuerCN)
@@ -342,7 +342,7 @@ func TestAppTLS(t *testing.T) {
 			w := wantSchannel(ch)
 			w.Version, w.Cipher, w.ServerFrame, w.CertFrame, w.DoneFrame = 0x0303, 0xc02f, sh, sh, sh
 			w.Certificates = parsedChain(t, testChain)
-			w.Records = [2]int{2, 3}
+			w.Records = [2]int32{2, 3}
 			w.Alerts = []TLSAlert{{Alert: tlsmsg.Alert{Level: 2, Description: 48, Frame: al}, From: FromClient}}
 			w.AlertRecords = 1
 			return w
@@ -354,7 +354,7 @@ func TestAppTLS(t *testing.T) {
 			al := c.add(s.Data(nil, decodetest.ServerToClient, decodetest.Alert(decodetest.AlertFatal, decodetest.AlertHandshakeFailure)))
 			c.add(s.FIN(nil, decodetest.ServerToClient))
 			w := wantChromium(ch)
-			w.Records = [2]int{1, 1}
+			w.Records = [2]int32{1, 1}
 			w.Alerts = []TLSAlert{{Alert: tlsmsg.Alert{Level: 2, Description: 40, Frame: al}, From: FromServer}}
 			w.AlertRecords = 1
 			return w

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"cmp"
+	"math"
 	"math/rand/v2"
 	"slices"
 
@@ -18,24 +19,23 @@ type TLSInfo struct {
 	// OfferedVersions is the client's supported_versions without GREASE,
 	// or its legacy version alone.
 	OfferedVersions []uint16
-	Ciphers         int // cipher suites offered
 	KeyShareGroups  []uint16
 	JA4             string
+	Ciphers         int32 // cipher suites offered
 	ECH             bool
 
 	// Version and Cipher are what the server selected.
 	Version    uint16
 	Cipher     uint16
-	ServerALPN string
 	HelloRetry bool
 	Downgrade  bool // the server's random carries the RFC 8446 downgrade sentinel
 	InTunnel   bool // inside an HTTP CONNECT tunnel of the same TCP connection
 	Resumed    bool // TLS 1.2 abbreviated handshake: no certificate, change_cipher_spec right after ServerHello
 	// CertsDecrypted says the chain was read with a key log (TLS 1.3);
-	// Truncated that the handshake's bytes stopped inside a message. (Here
-	// with the other flags: 480 bytes instead of 496, one size class less.)
+	// Truncated that the handshake's bytes stopped inside a message.
 	CertsDecrypted bool
 	Truncated      bool
+	ServerALPN     string
 	ClientFrame    uint64
 	ServerFrame    uint64
 	HRRFrame       uint64
@@ -44,24 +44,48 @@ type TLSInfo struct {
 	// CCSFrame and AppDataFrame are per direction (client, server).
 	CCSFrame     [2]uint64
 	AppDataFrame [2]uint64
-	AppData      [2]int // application_data records followed (see tlsFollowRecords)
-	// FirstAppData are the first application_data records per direction,
-	// with their lengths.
-	FirstAppData [2][4]tlsmsg.AppRecord
-	Records      [2]int
+	AppData      [2]int32 // application_data records followed (see tlsFollowRecords)
+	Records      [2]int32
+	// firstApp are the first application_data records per direction, each
+	// its frame << 16 | its length (FirstAppData): half the size of
+	// tlsmsg.AppRecord, which pads its 10 bytes to 16. A TLSInfo is kept
+	// for every TLS flow, and at 376 bytes it takes the allocator's
+	// 384-byte class instead of the 480-byte one.
+	firstApp [2][4]uint64
 
 	Certificates []tlsmsg.Certificate // the server's chain: in clear (TLS 1.2), or decrypted with a key log
 	// Decrypted counts records opened with the key log; DecryptErrors
 	// counts records the keys did not open.
-	Decrypted     int
-	DecryptErrors int
+	Decrypted     int32
+	DecryptErrors int32
 	Alerts        []TLSAlert // in frame order
-	AlertRecords  int
+	AlertRecords  int32
 
+	// Gaps are the bytes missing from each direction's stream.
+	Gaps [2]int32
 	// Malformed is the first structural error in either direction.
 	Malformed string
-	Gaps      [2]int
 }
+
+// FirstAppData are the first application_data records of one direction,
+// with their lengths (frame 0: none). Frame numbers are kept in 48 bits,
+// 281 trillion frames.
+func (t *TLSInfo) FirstAppData(d Direction) [4]tlsmsg.AppRecord {
+	var out [4]tlsmsg.AppRecord
+	for i, v := range t.firstApp[d] {
+		out[i] = tlsmsg.AppRecord{Frame: v >> 16, Len: uint16(v)}
+	}
+	return out
+}
+
+func (t *TLSInfo) setFirstAppData(d Direction, recs [4]tlsmsg.AppRecord) {
+	for i, r := range recs {
+		t.firstApp[d][i] = r.Frame<<16 | uint64(r.Len)
+	}
+}
+
+// clamp32 converts a count to int32, saturating.
+func clamp32(n int) int32 { return int32(min(max(n, math.MinInt32), math.MaxInt32)) }
 
 // TLSAlert is one alert record and who sent it.
 type TLSAlert struct {
@@ -119,7 +143,7 @@ func (t *TLSInfo) fill(cs, ss *tlsmsg.Stream, ja4 *ja4Cache, lists *listCache) {
 		// The hello's lists are the stream's storage, reused by the next
 		// connection: what the flow keeps comes from the shared lists.
 		t.SNI, t.ALPN, t.JA4, t.ECH = ch.SNI, lists.strings(ch.ALPN), ja4.get(ch), ch.ECH
-		t.Ciphers, t.KeyShareGroups = len(ch.CipherSuites), lists.uint16s(ch.KeyShareGroups, false)
+		t.Ciphers, t.KeyShareGroups = clamp32(len(ch.CipherSuites)), lists.uint16s(ch.KeyShareGroups, false)
 		t.OfferedVersions = lists.uint16s(ch.SupportedVersions, true)
 		if len(t.OfferedVersions) == 0 {
 			t.OfferedVersions = lists.uint16s([]uint16{ch.LegacyVersion}, false)
@@ -142,11 +166,11 @@ func (t *TLSInfo) fill(cs, ss *tlsmsg.Stream, ja4 *ja4Cache, lists *listCache) {
 		t.CertFrame == 0 && s.ChangeCipherSpecFrame != 0 && (t.DoneFrame == 0 || s.ChangeCipherSpecFrame < t.DoneFrame)
 	for d, sum := range [2]*tlsmsg.Summary{&c, &s} {
 		t.CCSFrame[d], t.AppDataFrame[d] = sum.ChangeCipherSpecFrame, sum.FirstAppDataFrame
-		t.AppData[d], t.Records[d], t.Gaps[d] = min(sum.AppDataRecords, tlsFollowRecords), sum.Records, sum.Gaps
-		t.FirstAppData[d] = sum.FirstAppData
-		t.Decrypted += sum.Decrypted
-		t.DecryptErrors += sum.DecryptErrors
-		t.AlertRecords += sum.AlertRecords
+		t.AppData[d], t.Records[d], t.Gaps[d] = clamp32(min(sum.AppDataRecords, tlsFollowRecords)), clamp32(sum.Records), clamp32(sum.Gaps)
+		t.setFirstAppData(Direction(d), sum.FirstAppData)
+		t.Decrypted = clamp32(int(t.Decrypted) + sum.Decrypted)
+		t.DecryptErrors = clamp32(int(t.DecryptErrors) + sum.DecryptErrors)
+		t.AlertRecords = clamp32(int(t.AlertRecords) + sum.AlertRecords)
 		for _, al := range sum.Alerts {
 			t.Alerts = append(t.Alerts, TLSAlert{Alert: al, From: Direction(d)})
 		}

@@ -345,10 +345,12 @@ func mapFrames(f *Flow, m func(uint64) uint64) {
 			&x.CCSFrame[0], &x.CCSFrame[1], &x.AppDataFrame[0], &x.AppDataFrame[1]} {
 			*p = m(*p)
 		}
-		for d := range x.FirstAppData {
-			for i := range x.FirstAppData[d] {
-				x.FirstAppData[d][i].Frame = m(x.FirstAppData[d][i].Frame)
+		for d := range Direction(2) {
+			recs := x.FirstAppData(d)
+			for i := range recs {
+				recs[i].Frame = m(recs[i].Frame)
 			}
+			x.setFirstAppData(d, recs)
 		}
 		for i := range x.Alerts {
 			x.Alerts[i].Frame = m(x.Alerts[i].Frame)
@@ -470,7 +472,7 @@ func checkTLS(t *testing.T, x *TLSInfo, in func(string, uint64)) {
 	if x.HelloRetry != (x.HRRFrame != 0) {
 		t.Errorf("HelloRetry %v with HRR frame %d", x.HelloRetry, x.HRRFrame)
 	}
-	if len(x.Alerts) > 2*tlsmsg.MaxAlerts || len(x.Alerts) > x.AlertRecords {
+	if len(x.Alerts) > 2*tlsmsg.MaxAlerts || len(x.Alerts) > int(x.AlertRecords) {
 		t.Errorf("%d alerts kept of %d", len(x.Alerts), x.AlertRecords)
 	}
 	for i, a := range x.Alerts {
@@ -483,7 +485,7 @@ func checkTLS(t *testing.T, x *TLSInfo, in func(string, uint64)) {
 		if x.AppData[d] > tlsFollowRecords || x.AppData[d] > x.Records[d] {
 			t.Errorf("direction %d: %d application_data records of %d", d, x.AppData[d], x.Records[d])
 		}
-		for _, r := range x.FirstAppData[d] {
+		for _, r := range x.FirstAppData(Direction(d)) {
 			in("application_data record", r.Frame)
 		}
 		if (x.AppData[d] > 0) != (x.AppDataFrame[d] != 0) {

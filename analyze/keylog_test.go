@@ -567,8 +567,9 @@ func checkTshark(t *testing.T, path, keys string, got *analyze.TLSInfo) {
 	// tlsFollowRecords application_data records (apptls.go): compare the
 	// alerts up to the last record it followed.
 	var followed uint64
-	for d := range got.FirstAppData {
-		for _, r := range got.FirstAppData[d][:got.AppData[d]] {
+	for d := range analyze.Direction(2) {
+		recs := got.FirstAppData(d)
+		for _, r := range recs[:got.AppData[d]] {
 			followed = max(followed, r.Frame)
 		}
 	}

@@ -270,11 +270,11 @@ func tlsJSON(t *analyze.TLSInfo) *jsonTLS {
 		Frames: jsonFrames{ClientHello: t.ClientFrame, HelloRetryRequest: t.HRRFrame, ServerHello: t.ServerFrame,
 			Certificate: t.CertFrame, ServerHelloDone: t.DoneFrame, ClientCCS: t.CCSFrame[0], ServerCCS: t.CCSFrame[1],
 			ClientAppData: t.AppDataFrame[0], ServerAppData: t.AppDataFrame[1]},
-		AppData: jsonPair{t.AppData[0], t.AppData[1]}, Malformed: t.Malformed, Truncated: t.Truncated,
-		DecryptedRecords: t.Decrypted, CertificatesDecrypted: t.CertsDecrypted, DecryptErrors: t.DecryptErrors}
+		AppData: jsonPair{int(t.AppData[0]), int(t.AppData[1])}, Malformed: t.Malformed, Truncated: t.Truncated,
+		DecryptedRecords: int(t.Decrypted), CertificatesDecrypted: t.CertsDecrypted, DecryptErrors: int(t.DecryptErrors)}
 	recs := [2][]jsonRec{{}, {}}
-	for d := range t.FirstAppData {
-		for _, r := range t.FirstAppData[d] {
+	for d := range analyze.Direction(2) {
+		for _, r := range t.FirstAppData(d) {
 			if r.Frame != 0 {
 				recs[d] = append(recs[d], jsonRec{Frame: r.Frame, Len: r.Len})
 			}

@@ -208,7 +208,7 @@ func clientAccepted(t *analyze.TLSInfo) bool {
 		}
 	}
 	if t.Version == versionTLS13 {
-		first := t.FirstAppData[analyze.FromClient][0]
+		first := t.FirstAppData(analyze.FromClient)[0]
 		return t.AppData[analyze.FromClient] > 0 && first.Len != tls13AlertLen
 	}
 	return t.CCSFrame[analyze.FromClient] != 0 || t.AppDataFrame[analyze.FromClient] != 0
@@ -292,7 +292,7 @@ func (ic *icpt) alertSignal(flt *lazyFilter) bool {
 // an alert-sized record in place of its Finished, followed by its close.
 func (ic *icpt) tls13AlertSignal(flt *lazyFilter) bool {
 	t := ic.f.TLS
-	first := t.FirstAppData[analyze.FromClient][0]
+	first := t.FirstAppData(analyze.FromClient)[0]
 	cli := &ic.f.Dir[analyze.FromClient]
 	if t.Version != versionTLS13 || len(t.Certificates) > 0 || first.Len != tls13AlertLen || t.AppData[analyze.FromClient] != 1 {
 		return false
