@@ -9,13 +9,15 @@
 // fifth of the run (BenchmarkRead: 4.0-4.4 s with the default policy,
 // 3.2-3.4 s without collections).
 //
-// Set leaves the heap alone below a floor and collects as GOGC=100 would
-// above it: the collector is off with a soft memory limit at the floor, so
-// the first collection comes when the process reaches the floor; after each
-// collection, once the live heap passes half the floor, the default policy
-// comes back (a limit that the live heap approaches would make the collector
-// run without pause). Memory use never exceeds what GOGC=100 gives or the
-// floor, whichever is larger.
+// Set leaves the heap alone below a floor and collects more often above it:
+// the collector is off with a soft memory limit at the floor, so the first
+// collection comes when the process reaches the floor, and the next ones
+// each time it gets back there. Once a collection finds the live heap past
+// seven eighths of the floor, the limit would make the collector run
+// nearly without pause, so it hands over to GOGC=50: the heap may then grow
+// to one and a half times what is live (the default, GOGC=100, lets it
+// double). Memory use never exceeds the floor or what GOGC=50 gives,
+// whichever is larger.
 package gcfloor
 
 import (
@@ -29,13 +31,19 @@ import (
 	"sync"
 )
 
-// Floor is the memory the process may use before the collector runs. The
-// analysis of the 10 M-packet benchmark capture (150,000 flows) allocates
-// about 370 MB in all and never collects under it; with GOGC=100 from the
-// start it collected eight times and its resident set peaked higher (about
-// 630 MiB against 380 MiB), since each collection lets the heap grow to
-// twice what is live. A 256 MiB floor gave half the gain.
-const Floor = 512 << 20
+// Floor is the memory the process may use before the collector runs: a
+// resident set within 256 MiB once the program itself and the window of the
+// capture file mapped in memory (decode's releaseEvery) are added. The text
+// report of the 10 M-packet benchmark capture (150,000 flows) allocates
+// about 255 MB in all, 160 MB of it live at the end: it collects twice
+// under this floor and peaks at about 235 MiB. With GOGC=100 from the start
+// it collected eight times and peaked higher, since each collection lets
+// the heap grow to twice what is live.
+const Floor = 224 << 20
+
+// aboveFloor is the GOGC the policy hands over to when the live heap nears
+// the floor.
+const aboveFloor = 50
 
 var mu sync.Mutex
 
@@ -46,7 +54,7 @@ type policy struct {
 	floor     int64
 	prevPct   int
 	prevLimit int64
-	switched  bool // the default policy is back
+	switched  bool // past the floor: GOGC=aboveFloor, or the settings found, are in force
 	done      bool // restored
 }
 
@@ -81,11 +89,16 @@ func Set(floor int64) (restore func()) {
 
 // restore puts back the collector settings found by Set; mu is held.
 func (p *policy) restore() {
-	if !p.switched {
-		debug.SetGCPercent(p.prevPct)
-		debug.SetMemoryLimit(p.prevLimit)
-		p.switched = true
-	}
+	debug.SetGCPercent(p.prevPct)
+	debug.SetMemoryLimit(p.prevLimit)
+	p.switched = true
+}
+
+// hand switches from the floor to GOGC=aboveFloor; mu is held.
+func (p *policy) hand() {
+	debug.SetGCPercent(aboveFloor)
+	debug.SetMemoryLimit(p.prevLimit)
+	p.switched = true
 }
 
 // sentinel is an object whose finalizer runs after the collection that
@@ -100,8 +113,9 @@ func arm(p *policy) {
 
 var liveSample = []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 
-// afterGC runs after a collection: it hands back to the default policy once
-// the live heap passes half the floor, and otherwise waits for the next one.
+// afterGC runs after a collection: it hands over to GOGC=aboveFloor once the
+// live heap passes seven eighths of the floor, and otherwise waits for the
+// next one.
 func afterGC(s *sentinel) {
 	mu.Lock()
 	defer mu.Unlock()
@@ -114,8 +128,8 @@ func afterGC(s *sentinel) {
 	if v := liveSample[0].Value; v.Kind() == metrics.KindUint64 {
 		live = int64(min(v.Uint64(), math.MaxInt64))
 	}
-	if live > p.floor/2 {
-		p.restore()
+	if live > p.floor/8*7 {
+		p.hand()
 		return
 	}
 	arm(p)

@@ -13,10 +13,11 @@ func gcPercent() int {
 	return p
 }
 
-// TestSetHandsBackAboveHalfTheFloor: below the floor the collector is off
-// with the floor as a soft limit; once a collection finds more than half
-// the floor live, the default policy is back; restore puts back the rest.
-func TestSetHandsBackAboveHalfTheFloor(t *testing.T) {
+// TestSetHandsOverNearTheFloor: below the floor the collector is off with
+// the floor as a soft limit; once a collection finds more than seven eighths
+// of the floor live, GOGC=aboveFloor takes over without the limit; restore
+// puts back the settings found.
+func TestSetHandsOverNearTheFloor(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
 	before := gcPercent()
@@ -29,19 +30,22 @@ func TestSetHandsBackAboveHalfTheFloor(t *testing.T) {
 		t.Fatalf("memory limit %d, want the floor %d", l, floor)
 	}
 	live := make([][]byte, 0, 64)
-	for range 12 { // 12 MiB live: more than half the floor
+	for range 15 { // 15 MiB live: more than seven eighths of the floor
 		live = append(live, make([]byte, 1<<20))
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for gcPercent() == -1 {
 		if time.Now().After(deadline) {
-			t.Fatal("the default policy did not come back with 12 MiB live under a 16 MiB floor")
+			t.Fatal("the policy did not hand over with 15 MiB live under a 16 MiB floor")
 		}
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
 	}
-	if p := gcPercent(); p != before {
-		t.Errorf("GC percent %d after the switch, want %d", p, before)
+	if p := gcPercent(); p != aboveFloor {
+		t.Errorf("GC percent %d after the switch, want %d", p, aboveFloor)
+	}
+	if l := debug.SetMemoryLimit(-1); l == floor {
+		t.Errorf("memory limit still the floor after the switch")
 	}
 	runtime.KeepAlive(live)
 	restore()
@@ -89,8 +93,9 @@ func TestWithinLimits(t *testing.T) {
 		{Floor, nil, Floor},
 		{Floor, []int64{24 << 30}, Floor},                // a 24 GiB machine
 		{Floor, []int64{24 << 30, 512 << 20}, 128 << 20}, // a 512 MiB container on it
-		{Floor, []int64{1 << 30}, 256 << 20},
-		{Floor, []int64{0, -1}, Floor}, // unreadable
+		{Floor, []int64{1 << 30}, Floor},                 // a quarter is more than the floor
+		{Floor, []int64{768 << 20}, 192 << 20},           // and here less
+		{Floor, []int64{0, -1}, Floor},                   // unreadable
 	} {
 		if got := within(c.floor, c.limits); got != c.want {
 			t.Errorf("within(%d, %v) = %d, want %d", c.floor, c.limits, got, c.want)
