@@ -1,6 +1,10 @@
 package report
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+)
 
 // marshalIndent is json.MarshalIndent, byte for byte, with a faster indent
 // pass. encoding/json indents by running its full validating scanner over
@@ -36,6 +40,9 @@ func indentCompact(dst, src []byte, prefix, indent string) []byte {
 			for j < len(src) && src[j] != '"' {
 				if src[j] == '\\' {
 					j++
+				} else if k := bytes.IndexByte(src[j:], '"'); k > 0 && bytes.IndexByte(src[j:j+k], '\\') < 0 {
+					j += k // no escape before the closing quote: skip to it
+					continue
 				}
 				j++
 			}
@@ -65,9 +72,22 @@ func indentCompact(dst, src []byte, prefix, indent string) []byte {
 }
 
 func newline(dst []byte, prefix, indent string, depth int) []byte {
+	// qadiag's documents indent by the same prefix and two spaces: one
+	// append of a ready line start instead of one per level.
+	if prefix == newlinePrefix && indent == "  " && depth <= maxReadyDepth {
+		return append(dst, readyNewlines[:1+len(newlinePrefix)+2*depth]...)
+	}
 	dst = append(append(dst, '\n'), prefix...)
 	for range depth {
 		dst = append(dst, indent...)
 	}
 	return dst
 }
+
+// newlinePrefix is the prefix of every flow in a document (writeDoc).
+const (
+	newlinePrefix = "    "
+	maxReadyDepth = 32
+)
+
+var readyNewlines = "\n" + newlinePrefix + strings.Repeat("  ", maxReadyDepth)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -40,7 +41,8 @@ func TestIndentMatchesEncodingJSON(t *testing.T) {
 		}
 		indentBoth(t, c.Bytes())
 	}
-	for _, s := range []string{`{}`, `[]`, `[{},[],{"a":[]}]`, `{"a\"b":"c\\","d":"{[,:]}"}`, `"x"`, `1`, `null`, `{"a":{"b":{"c":[1,2,{"d":"\u003c"}]}}}`} {
+	for _, s := range []string{`{}`, `[]`, `[{},[],{"a":[]}]`, `{"a\"b":"c\\","d":"{[,:]}"}`, `"x"`, `1`, `null`, `{"a":{"b":{"c":[1,2,{"d":"\u003c"}]}}}`,
+		strings.Repeat(`[{"a":`, 20) + `"x\\y"` + strings.Repeat(`}]`, 20)} { // deeper than the ready line starts
 		indentBoth(t, []byte(s))
 	}
 }

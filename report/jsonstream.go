@@ -15,7 +15,7 @@ import (
 // thousand flows is never held as one document in memory. decorate, when
 // set, completes each flow's JSON before it is written.
 func writeDoc(w io.Writer, head []member, flows []*analyze.Flow, decorate func(*jsonFlow)) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
+	bw := bufio.NewWriterSize(w, 1<<20)
 	bw.WriteString("{\n")
 	for _, m := range head {
 		b, err := marshalIndent(m.value, "  ", "  ")
