@@ -33,8 +33,9 @@ func writeDoc(w io.Writer, head []member, flows []*analyze.Flow, decorate func(*
 	var raw bytes.Buffer
 	enc := json.NewEncoder(&raw)
 	var ind []byte
+	var j jsonFlow // one for all flows: each one put in a fresh one escaped to the heap, 60 MB
 	for i, f := range flows {
-		j := flowJSON(f)
+		j = flowJSON(f)
 		if decorate != nil {
 			decorate(&j)
 		}
