@@ -65,14 +65,31 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 	c := &Context{Res: res, Cat: cat, Flows: res.Flows, qa: make([]int32, len(res.Flows)+1), qualityFactor: 1,
 		byAddr: newFlowGroups[netip.Addr](), byName: newFlowGroups[string](),
 		helloWorked: map[netip.AddrPort]map[string]*analyze.Flow{}}
-	// The groups by address and by name are counted first, then filled.
-	for _, f := range res.Flows {
+	// The groups by address and by name are counted first, then filled;
+	// so are the Quick Assist flows, classified in the first pass as one of
+	// the few distinct classifications a capture has (kindOf, by position),
+	// so that the list is made once at its size.
+	kinds := map[QAFlow]int32{}
+	var kindList []QAFlow
+	kindOf := make([]int32, len(res.Flows))
+	nQA := 0
+	for i, f := range res.Flows {
 		c.byAddr.count(f.Server.Addr(), f)
 		eachName(f, func(k string) { c.byName.count(k, f) })
+		if q, ok := c.classify(f); ok {
+			k, seen := kinds[q]
+			if !seen {
+				k = int32(len(kindList))
+				kinds[q] = k
+				kindList = append(kindList, q)
+			}
+			kindOf[i], nQA = k+1, nQA+1
+		}
 	}
 	c.byAddr.layout()
 	c.byName.layout()
-	for _, f := range res.Flows {
+	c.qaList = make([]QAFlow, 0, nQA)
+	for i, f := range res.Flows {
 		c.byAddr.place(f.Server.Addr(), f)
 		eachName(f, func(k string) { c.byName.place(k, f) })
 		if f.TLS != nil && f.TLS.SNI != "" {
@@ -87,13 +104,9 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 				}
 			}
 		}
-		if q, ok := c.classify(f); ok {
+		if k := kindOf[i]; k != 0 {
+			q := kindList[k-1]
 			q.ID = f.ID
-			if len(c.qaList) == cap(c.qaList) {
-				// Double: append grows a long slice by a quarter, which
-				// for 60,000 entries left four times their size behind.
-				c.qaList = slices.Grow(c.qaList, max(len(c.qaList), 64))
-			}
 			c.qaList = append(c.qaList, q)
 			c.qa[f.ID] = int32(len(c.qaList))
 		}
