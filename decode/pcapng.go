@@ -55,9 +55,9 @@ func (r *Reader) scanBlocks() (int64, error) {
 		if typ == blockSHB {
 			switch binary.LittleEndian.Uint32(hdr[k+8:]) {
 			case 0x1a2b3c4d:
-				r.order = binary.LittleEndian
+				r.order, r.ngBig = binary.LittleEndian, false
 			case 0x4d3c2b1a:
-				r.order = binary.BigEndian
+				r.order, r.ngBig = binary.BigEndian, true
 			default:
 				return 0, r.blockError(pos+int64(k), "pcapng section header block", fmt.Errorf("%w: byte-order magic % x", ErrCorrupt, hdr[k+8:k+12]))
 			}
@@ -72,8 +72,8 @@ func (r *Reader) scanBlocks() (int64, error) {
 		} else if r.order == nil {
 			return 0, r.blockError(pos+int64(k), "pcapng block", fmt.Errorf("%w: block type %#x before any section header", ErrCorrupt, typ))
 		}
-		typ = r.order.Uint32(hdr[k:])
-		blen := int(r.order.Uint32(hdr[k+4:]))
+		typ = r.ng32(hdr[k:])
+		blen := int(r.ng32(hdr[k+4:]))
 		if err := checkBlockLength(typ, blen); err != nil {
 			return 0, r.blockError(pos+int64(k), blockName(typ), err)
 		}
@@ -85,17 +85,17 @@ func (r *Reader) scanBlocks() (int64, error) {
 			return 0, r.blockError(pos+int64(k), blockName(typ), fmt.Errorf("%w: block length %d, %d bytes left in file", ErrTruncated, blen, len(block)-k))
 		}
 		b := block[k : k+blen]
-		if trail := int(r.order.Uint32(b[blen-4:])); trail != blen {
+		if trail := int(r.ng32(b[blen-4:])); trail != blen {
 			return 0, r.blockError(pos+int64(k), blockName(typ), fmt.Errorf("%w: block length %d, trailing length %d", ErrCorrupt, blen, trail))
 		}
 		switch typ {
 		case blockIDB:
 			r.info.Interfaces++
-			if snap := r.order.Uint32(b[12:]); snap > r.info.Snaplen {
+			if snap := r.ng32(b[12:]); snap > r.info.Snaplen {
 				r.info.Snaplen = snap
 			}
 		case blockEPB, blockPB:
-			caplen := int(r.order.Uint32(b[20:]))
+			caplen := int(r.ng32(b[20:]))
 			if caplen > blen-32 {
 				return 0, r.blockError(pos+int64(k), blockName(typ), fmt.Errorf("%w: captured length %d exceeds block length %d", ErrCorrupt, caplen, blen))
 			}
@@ -157,6 +157,16 @@ func blockName(typ uint32) string {
 	return fmt.Sprintf("pcapng block type %#x", typ)
 }
 
+// ng32 reads a 32-bit field in the current section's byte order: a
+// predictable branch and two inlined loads, where a call through the
+// binary.ByteOrder interface per field cost about 15 ns a packet.
+func (r *Reader) ng32(b []byte) uint32 {
+	if r.ngBig {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
 func (r *Reader) blockError(off int64, what string, err error) error {
 	return &Error{Frame: r.next, Offset: off, What: what, Err: err}
 }
@@ -216,16 +226,15 @@ func (r *Reader) iface(i int) (*ngIface, bool) {
 // general block reader cost about 130 ns a packet, twice the rest of
 // reading. Anything else (options, an unknown interface) is left to pcapgo.
 func (r *Reader) readEPB(f *Frame, b []byte) bool {
-	o := r.order
-	id := int(o.Uint32(b[8:]))
+	id := int(r.ng32(b[8:]))
 	in, ok := r.iface(id)
 	if !ok {
 		return false
 	}
-	ts := uint64(o.Uint32(b[12:]))<<32 | uint64(o.Uint32(b[16:]))
-	caplen := int(o.Uint32(b[20:]))
+	ts := uint64(r.ng32(b[12:]))<<32 | uint64(r.ng32(b[16:]))
+	caplen := int(r.ng32(b[20:]))
 	f.Time = time.Unix(int64(ts/in.secondMask+in.offset), int64(ts%in.secondMask*in.scaleUp/in.scaleDown)).UTC()
-	f.CapLen, f.OrigLen = caplen, int(o.Uint32(b[24:]))
+	f.CapLen, f.OrigLen = caplen, int(r.ng32(b[24:]))
 	f.Interface = id
 	f.LinkType = in.link
 	f.Comments = 0

@@ -100,6 +100,7 @@ type Reader struct {
 	next        uint64 // number of the next frame
 	offset      int64  // pcap: offset of the next record
 	order       binary.ByteOrder
+	ngBig       bool  // order is big-endian (ng32)
 	err         error // sticky: once reading failed, Next returns it again
 	link        layers.LinkType
 	drops       map[int]uint64 // pcapng: last isb_ifdrop per interface of the section
