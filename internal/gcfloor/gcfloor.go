@@ -9,15 +9,13 @@
 // fifth of the run (BenchmarkRead: 4.0-4.4 s with the default policy,
 // 3.2-3.4 s without collections).
 //
-// Set leaves the heap alone below a floor and collects more often above it:
-// the collector is off with a soft memory limit at the floor, so the first
-// collection comes when the process reaches the floor, and the next ones
-// each time it gets back there. Once a collection finds the live heap past
-// seven eighths of the floor, the limit would make the collector run
-// nearly without pause, so it hands over to GOGC=50: the heap may then grow
-// to one and a half times what is live (the default, GOGC=100, lets it
-// double). Memory use never exceeds the floor or what GOGC=50 gives,
-// whichever is larger.
+// Set leaves the heap alone below a floor and collects as GOGC=100 would
+// above it: the collector is off with a soft memory limit at the floor, so
+// the first collection comes when the process reaches the floor, and the
+// next ones each time it gets back there. Once a collection finds the live
+// heap past three quarters of the floor, the limit would soon make the
+// collector run without pause, and the default policy comes back. Memory
+// use never exceeds what GOGC=100 gives or the floor, whichever is larger.
 package gcfloor
 
 import (
@@ -33,17 +31,17 @@ import (
 
 // Floor is the memory the process may use before the collector runs: a
 // resident set within 256 MiB once the program itself and the window of the
-// capture file mapped in memory (decode's releaseEvery) are added. The text
+// capture file mapped in memory (decode's releaseEvery) are added, and what
+// the runtime keeps beside the heap. The text
 // report of the 10 M-packet benchmark capture (150,000 flows) allocates
 // about 255 MB in all, 160 MB of it live at the end: it collects twice
 // under this floor and peaks at about 235 MiB. With GOGC=100 from the start
 // it collected eight times and peaked higher, since each collection lets
-// the heap grow to twice what is live.
+// the heap grow to twice what is live. A capture twice as large hands back
+// to GOGC=100 after its first collection and peaks at about 430 MiB; with
+// GOGC=50 there instead it collected five times, took longer and peaked
+// higher (about 480 MiB), as each collection came when more was live.
 const Floor = 224 << 20
-
-// aboveFloor is the GOGC the policy hands over to when the live heap nears
-// the floor.
-const aboveFloor = 50
 
 var mu sync.Mutex
 
@@ -54,7 +52,7 @@ type policy struct {
 	floor     int64
 	prevPct   int
 	prevLimit int64
-	switched  bool // past the floor: GOGC=aboveFloor, or the settings found, are in force
+	switched  bool // the default policy is back
 	done      bool // restored
 }
 
@@ -89,16 +87,11 @@ func Set(floor int64) (restore func()) {
 
 // restore puts back the collector settings found by Set; mu is held.
 func (p *policy) restore() {
-	debug.SetGCPercent(p.prevPct)
-	debug.SetMemoryLimit(p.prevLimit)
-	p.switched = true
-}
-
-// hand switches from the floor to GOGC=aboveFloor; mu is held.
-func (p *policy) hand() {
-	debug.SetGCPercent(aboveFloor)
-	debug.SetMemoryLimit(p.prevLimit)
-	p.switched = true
+	if !p.switched {
+		debug.SetGCPercent(p.prevPct)
+		debug.SetMemoryLimit(p.prevLimit)
+		p.switched = true
+	}
 }
 
 // sentinel is an object whose finalizer runs after the collection that
@@ -113,9 +106,9 @@ func arm(p *policy) {
 
 var liveSample = []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 
-// afterGC runs after a collection: it hands over to GOGC=aboveFloor once the
-// live heap passes seven eighths of the floor, and otherwise waits for the
-// next one.
+// afterGC runs after a collection: it hands back to the default policy once
+// the live heap passes three quarters of the floor, and otherwise waits for
+// the next one.
 func afterGC(s *sentinel) {
 	mu.Lock()
 	defer mu.Unlock()
@@ -128,8 +121,8 @@ func afterGC(s *sentinel) {
 	if v := liveSample[0].Value; v.Kind() == metrics.KindUint64 {
 		live = int64(min(v.Uint64(), math.MaxInt64))
 	}
-	if live > p.floor/8*7 {
-		p.hand()
+	if live > p.floor/4*3 {
+		p.restore()
 		return
 	}
 	arm(p)
