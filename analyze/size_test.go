@@ -1,0 +1,28 @@
+package analyze
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestSummarySizes keeps what a capture holds per flow within the
+// allocator's size classes it was laid out for: every ended flow keeps a
+// Flow, every TLS flow a TLSInfo, and a field added past a class boundary
+// costs the next class for each of them (a Flow of 513 bytes takes 576).
+// The state of reading a flow (liveFlow) exists only for the flows open at
+// once and is reused.
+func TestSummarySizes(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		size, max uintptr
+	}{
+		{"Flow", unsafe.Sizeof(Flow{}), 512},
+		{"TLSInfo", unsafe.Sizeof(TLSInfo{}), 384},
+		{"DirStats", unsafe.Sizeof(DirStats{}), 128},
+		{"liveFlow", unsafe.Sizeof(liveFlow{}), 1016}, // 1,024 with the allocator's header
+	} {
+		if c.size > c.max {
+			t.Errorf("%s is %d bytes, more than the %d it must fit", c.name, c.size, c.max)
+		}
+	}
+}
