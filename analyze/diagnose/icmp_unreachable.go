@@ -30,9 +30,8 @@ import (
 func detectICMPUnreachable(c *Context) []Finding {
 	var order []string
 	groups := map[string]*icmpGroup{}
-	for _, f := range c.Flows {
-		q := c.QA(f)
-		if q == nil || len(f.ICMP()) == 0 {
+	for q, f := range c.quickAssist {
+		if len(f.ICMP()) == 0 {
 			continue
 		}
 		var errs []analyze.ICMPError

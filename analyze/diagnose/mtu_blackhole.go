@@ -38,9 +38,8 @@ import (
 func detectMTUBlackhole(c *Context) []Finding {
 	var order []string
 	groups := map[string]*mtuGroup{}
-	for _, f := range c.Flows {
-		q := c.QA(f)
-		if q == nil || f.Proto != decode.ProtoTCP || f.SYNACKFrame == 0 || Established(f) {
+	for q, f := range c.quickAssist {
+		if f.Proto != decode.ProtoTCP || f.SYNACKFrame == 0 || Established(f) {
 			continue
 		}
 		ev, w, ok := c.inboundHole(f)

@@ -33,9 +33,8 @@ import (
 func detectPortBlocked(c *Context) []Finding {
 	var order []string
 	groups := map[string]*synGroup{}
-	for _, f := range c.Flows {
-		q := c.QA(f)
-		if q == nil || f.Proto != decode.ProtoTCP {
+	for q, f := range c.quickAssist {
+		if f.Proto != decode.ProtoTCP {
 			continue
 		}
 		out := synOutcome(f)

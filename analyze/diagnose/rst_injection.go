@@ -25,9 +25,8 @@ import (
 func detectRSTInjection(c *Context) []Finding {
 	var out []Finding
 	minRTT := c.minRTT()
-	for _, f := range c.Flows {
-		q := c.QA(f)
-		if q == nil || f.Proto != decode.ProtoTCP {
+	for q, f := range c.quickAssist {
+		if f.Proto != decode.ProtoTCP {
 			continue
 		}
 		if fd, ok := rstFinding(c, f, q, minRTT); ok {

@@ -48,9 +48,8 @@ const (
 // it too.
 func detectSNIBlocking(c *Context) []Finding {
 	var byHost grouped[string, sniFail]
-	for _, f := range c.Flows {
-		q := c.QA(f)
-		if q == nil || f.TLS == nil || f.TLS.SNI == "" || f.TLS.ClientFrame == 0 || f.SYNACKFrame == 0 {
+	for q, f := range c.quickAssist {
+		if f.TLS == nil || f.TLS.SNI == "" || f.TLS.ClientFrame == 0 || f.SYNACKFrame == 0 {
 			continue
 		}
 		sf, ok := sniFailFlow(c, f, q)

@@ -60,9 +60,8 @@ func detectTLSFailure(c *Context) []Finding {
 		desc uint8
 	}
 	var groups grouped[key, tlsFail]
-	for _, f := range c.Flows {
-		q := c.QA(f)
-		if q == nil || f.TLS == nil || f.TLS.ClientFrame == 0 {
+	for q, f := range c.quickAssist {
+		if f.TLS == nil || f.TLS.ClientFrame == 0 {
 			continue
 		}
 		tf, ok := tlsFailFlow(c, f, q)

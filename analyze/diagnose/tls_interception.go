@@ -140,9 +140,8 @@ func foreignIssuer(c *Context, t *analyze.TLSInfo) (tlsmsg.Certificate, *inspect
 // unless both timing signals agree.
 func detectTLSInterception(c *Context) []Finding {
 	var groups grouped[string, icpt]
-	for _, f := range c.Flows {
-		q := c.QA(f)
-		if q == nil || f.TLS == nil || f.TLS.ClientFrame == 0 || f.TLS.ServerFrame == 0 {
+	for q, f := range c.quickAssist {
+		if f.TLS == nil || f.TLS.ClientFrame == 0 || f.TLS.ServerFrame == 0 {
 			continue
 		}
 		ic, ok := icptFlow(c, f, q)
