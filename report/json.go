@@ -120,7 +120,12 @@ func toJSON(r *analyze.Result, withFlows bool) jsonDoc {
 	return doc
 }
 
-func flowJSON(f *analyze.Flow) jsonFlow {
+func flowJSON(f *analyze.Flow) jsonFlow { return flowJSONWith(f, nil) }
+
+// flowJSONWith is flowJSON with the application summaries built in s's
+// storage when s is not nil: valid until the next call with the same s
+// (writeDoc encodes each flow before the next).
+func flowJSONWith(f *analyze.Flow, s *jsonScratch) jsonFlow {
 	j := jsonFlow{
 		ID: f.ID, Proto: ProtoName(f.Proto), Client: f.Client.String(), Server: f.Server.String(), ClientBy: f.ClientBy(),
 		FirstFrame: f.FirstFrame, LastFrame: f.LastFrame, First: timestamp(f.First()), Last: timestamp(f.Last()),
@@ -128,7 +133,7 @@ func flowJSON(f *analyze.Flow) jsonFlow {
 		RTTMs: millis(f.RTT), MaxIdleS: seconds(f.MaxIdle),
 		ClientToServer: dirJSON(&f.Dir[analyze.FromClient]), ServerToClient: dirJSON(&f.Dir[analyze.FromServer]),
 	}
-	appJSON(&j, f)
+	appJSON(&j, f, s)
 	return j
 }
 

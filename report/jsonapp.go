@@ -187,13 +187,36 @@ func dirName(d analyze.Direction) string {
 	return "server"
 }
 
-func appJSON(j *jsonFlow, f *analyze.Flow) {
+// jsonScratch is storage reused from one flow to the next by writeDoc: a
+// capture's JSON built a TLS summary and its lists anew for each of a
+// hundred thousand flows. Every list it fills is omitempty, so one left
+// empty here is written as it would be when nil.
+type jsonScratch struct {
+	names    []jsonName
+	tls      jsonTLS
+	recs     jsonRecs
+	versions []string
+	certs    []jsonCert
+	alerts   []jsonAlert
+}
+
+func appJSON(j *jsonFlow, f *analyze.Flow, s *jsonScratch) {
 	j.App = f.App()
+	var names []jsonName
+	if s != nil {
+		names = s.names[:0]
+	}
 	for _, n := range f.Names {
-		j.Names = append(j.Names, jsonName{Name: n.Name, Frame: n.Frame})
+		names = append(names, jsonName{Name: n.Name, Frame: n.Frame})
+	}
+	if len(names) > 0 {
+		j.Names = names
+		if s != nil {
+			s.names = names
+		}
 	}
 	if t := f.TLS; t != nil {
-		j.TLS = tlsJSON(t)
+		j.TLS = tlsJSON(t, s)
 	}
 	if h := f.HTTP; h != nil {
 		jh := &jsonHTTP{Requests: h.Requests, Tunnel: h.Tunnel >= 0 && h.Tunnel < len(h.Exchanges) && h.Exchanges[h.Tunnel].Status/100 == 2,
@@ -264,16 +287,28 @@ func appJSON(j *jsonFlow, f *analyze.Flow) {
 	}
 }
 
-func tlsJSON(t *analyze.TLSInfo) *jsonTLS {
-	j := &jsonTLS{SNI: t.SNI, ALPN: t.ALPN, ServerALPN: t.ServerALPN, JA4: t.JA4, ECH: t.ECH, HelloRetry: t.HelloRetry,
+func tlsJSON(t *analyze.TLSInfo, s *jsonScratch) *jsonTLS {
+	j := new(jsonTLS)
+	var recs [2][]jsonRec
+	var versions []string
+	var certs []jsonCert
+	var alerts []jsonAlert
+	if s != nil {
+		j = &s.tls
+		recs = [2][]jsonRec{s.recs.Client[:0], s.recs.Server[:0]}
+		versions, certs, alerts = s.versions[:0], s.certs[:0], s.alerts[:0]
+	}
+	*j = jsonTLS{SNI: t.SNI, ALPN: t.ALPN, ServerALPN: t.ServerALPN, JA4: t.JA4, ECH: t.ECH, HelloRetry: t.HelloRetry,
 		Downgrade: t.Downgrade, InTunnel: t.InTunnel, Resumed: t.Resumed, Established: t.Established(),
 		Frames: jsonFrames{ClientHello: t.ClientFrame, HelloRetryRequest: t.HRRFrame, ServerHello: t.ServerFrame,
 			Certificate: t.CertFrame, ServerHelloDone: t.DoneFrame, ClientCCS: t.CCSFrame[0], ServerCCS: t.CCSFrame[1],
 			ClientAppData: t.AppDataFrame[0], ServerAppData: t.AppDataFrame[1]},
 		AppData: jsonPair{int(t.AppData[0]), int(t.AppData[1])}, Malformed: t.Malformed, Truncated: t.Truncated,
 		DecryptedRecords: int(t.Decrypted), CertificatesDecrypted: t.CertsDecrypted, DecryptErrors: int(t.DecryptErrors)}
-	recs := [2][]jsonRec{{}, {}}
 	for d := range analyze.Direction(2) {
+		if recs[d] == nil {
+			recs[d] = []jsonRec{} // written as [] when the other side has some
+		}
 		for _, r := range t.FirstAppData(d) {
 			if r.Frame != 0 {
 				recs[d] = append(recs[d], jsonRec{Frame: r.Frame, Len: r.Len})
@@ -281,10 +316,15 @@ func tlsJSON(t *analyze.TLSInfo) *jsonTLS {
 		}
 	}
 	if len(recs[0])+len(recs[1]) > 0 {
-		j.FirstAppData = &jsonRecs{Client: recs[0], Server: recs[1]}
+		if s != nil {
+			s.recs = jsonRecs{Client: recs[0], Server: recs[1]}
+			j.FirstAppData = &s.recs
+		} else {
+			j.FirstAppData = &jsonRecs{Client: recs[0], Server: recs[1]}
+		}
 	}
 	for _, v := range t.OfferedVersions {
-		j.OfferedVersions = append(j.OfferedVersions, tlsmsg.VersionName(v))
+		versions = append(versions, tlsmsg.VersionName(v))
 	}
 	if t.Version != 0 {
 		j.Version = tlsmsg.VersionName(t.Version)
@@ -293,7 +333,7 @@ func tlsJSON(t *analyze.TLSInfo) *jsonTLS {
 		j.Cipher = tlsmsg.CipherSuiteName(t.Cipher)
 	}
 	for _, c := range t.Certificates {
-		j.Certificates = append(j.Certificates, jsonCert{Subject: c.Subject, Issuer: c.Issuer, IssuerCN: c.IssuerCN,
+		certs = append(certs, jsonCert{Subject: c.Subject, Issuer: c.Issuer, IssuerCN: c.IssuerCN,
 			IssuerOrg: c.IssuerOrg, SANs: c.SANs, NotBefore: timestamp(c.NotBefore), NotAfter: timestamp(c.NotAfter),
 			SelfSigned: c.SelfSigned})
 	}
@@ -302,7 +342,19 @@ func tlsJSON(t *analyze.TLSInfo) *jsonTLS {
 		if !a.Encrypted {
 			ja.Level, ja.Description = tlsmsg.AlertLevelName(a.Level), tlsmsg.AlertDescriptionName(a.Description)
 		}
-		j.Alerts = append(j.Alerts, ja)
+		alerts = append(alerts, ja)
+	}
+	if len(versions) > 0 {
+		j.OfferedVersions = versions
+	}
+	if len(certs) > 0 {
+		j.Certificates = certs
+	}
+	if len(alerts) > 0 {
+		j.Alerts = alerts
+	}
+	if s != nil {
+		s.versions, s.certs, s.alerts = versions, certs, alerts
 	}
 	return j
 }

@@ -34,8 +34,9 @@ func writeDoc(w io.Writer, head []member, flows []*analyze.Flow, decorate func(*
 	enc := json.NewEncoder(&raw)
 	var ind []byte
 	var j jsonFlow // one for all flows: each one put in a fresh one escaped to the heap, 60 MB
+	var scratch jsonScratch
 	for i, f := range flows {
-		j = flowJSON(f)
+		j = flowJSONWith(f, &scratch)
 		if decorate != nil {
 			decorate(&j)
 		}
