@@ -94,7 +94,7 @@ func (f *liveFlow) tcp(dir Direction, fr *decode.Frame, p *decode.Packet, now in
 	if len(p.Payload) > 0 {
 		f.mark(dir, 'd')
 		// The 'r' letter is this side's first reset: the history bits
-		// share the flow's first cache line, its counters do not.
+		// sit by the per-packet state, the reset counters do not.
 		if f.hseen[dir]&(1<<('r'-'a')) != 0 && f.DataAfterReset() == 0 && !rst {
 			f.ev().dataAfterReset = fr.Number
 		}
