@@ -158,3 +158,49 @@ func TestFlowsLeaveTheRecentCache(t *testing.T) {
 		t.Errorf("flows %q: want the second to be only the late data and the fourth the new handshake", hist)
 	}
 }
+
+// TestEndedFlowsKeepTheirOwnSummary runs a hundred short TLS connections,
+// each closed and left to expire before the next, beside one long-lived
+// connection: the table reuses the live state of each ended flow for the
+// next, and every flow must still come out with its own summary (name,
+// counts, history), the long one with all its packets.
+func TestEndedFlowsKeepTheirOwnSummary(t *testing.T) {
+	c := newCapture()
+	long := decodetest.NewSession(netip.MustParseAddrPort("10.20.30.99:40000"), testServer)
+	c.add(long.Handshake()...)
+	longPackets := 3
+	const n = 100
+	for i := range n {
+		s := decodetest.NewSession(netip.AddrPortFrom(testClient.Addr(), uint16(50000+i)), testServer)
+		c.add(s.Handshake()...)
+		c.add(s.Data(nil, decodetest.ClientToServer, decodetest.ClientHello(decodetest.SchannelHello(fmt.Sprintf("h%d.example", i), nil))))
+		if i%2 == 0 { // every other one says a little more: counts differ
+			c.add(s.Data(nil, decodetest.ServerToClient, []byte("more")))
+		}
+		c.add(s.FIN(nil, decodetest.ClientToServer), s.FIN(nil, decodetest.ServerToClient), s.ACK(nil, decodetest.ClientToServer))
+		// Past closedLinger: the next packet's sweep ends the flow.
+		c.after(3*time.Minute, long.Data(nil, decodetest.ClientToServer, []byte("tick")))
+		longPackets++
+	}
+	res := c.read(t)
+	if len(res.Flows) != n+1 {
+		t.Fatalf("%d flows, want %d", len(res.Flows), n+1)
+	}
+	if f := res.Flows[0]; f.Client.Port() != 40000 || f.Packets() != uint64(longPackets) {
+		t.Fatalf("long flow %v: %d packets, want %d", f.Client, f.Packets(), longPackets)
+	}
+	for i, f := range res.Flows[1:] {
+		want := uint64(7) // three of the handshake, the hello, three of the close
+		if i%2 == 0 {
+			want++
+		}
+		if f.Client.Port() != uint16(50000+i) || f.Packets() != want || f.TLS == nil || f.TLS.SNI != fmt.Sprintf("h%d.example", i) ||
+			f.ConnState() != "SF" || f.History() != res.Flows[1].History() && i%2 == 0 {
+			sni := ""
+			if f.TLS != nil {
+				sni = f.TLS.SNI
+			}
+			t.Fatalf("flow %d: client %v, %d packets (want %d), SNI %q, state %s, history %q", i, f.Client, f.Packets(), want, sni, f.ConnState(), f.History())
+		}
+	}
+}
