@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"slices"
 	"time"
 
 	"github.com/qadiag/qadiag/analyze"
@@ -109,6 +110,11 @@ func reachedFailed(st []Stage) (reached, failed string) {
 }
 
 func uniq(ids []int) []int {
+	// The lists are built in flow order, so a repeat follows its first
+	// occurrence: without a map of tens of thousands of ids.
+	if slices.IsSorted(ids) {
+		return slices.Compact(ids)
+	}
 	out := ids[:0]
 	seen := map[int]bool{}
 	for _, id := range ids {
