@@ -3,7 +3,7 @@ package diagnose
 import (
 	"context"
 	"os"
-	"runtime"
+	"runtime/debug"
 	"strconv"
 	"testing"
 
@@ -55,7 +55,7 @@ func BenchmarkAnalyze(b *testing.B) {
 					// set is that of one capture.
 					b.StopTimer()
 					v = nil
-					runtime.GC()
+					debug.FreeOSMemory() // collected, and the memory back to the system: a fresh process
 					b.StartTimer()
 				}
 				f, err := decode.OpenFile(c.Path)
