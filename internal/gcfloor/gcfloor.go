@@ -35,12 +35,12 @@ import (
 // the runtime keeps beside the heap. The text
 // report of the 10 M-packet benchmark capture (150,000 flows) allocates
 // about 255 MB in all, 160 MB of it live at the end: it collects twice
-// under this floor and peaks at about 235 MiB. With GOGC=100 from the start
+// under this floor and peaks at about 230 MiB. With GOGC=100 from the start
 // it collected eight times and peaked higher, since each collection lets
 // the heap grow to twice what is live. A capture twice as large hands back
-// to GOGC=100 after its first collection and peaks at about 430 MiB; with
+// to GOGC=100 after its first collection and peaks at about 420 MiB; with
 // GOGC=50 there instead it collected five times, took longer and peaked
-// higher (about 480 MiB), as each collection came when more was live.
+// higher (about 470 MiB), as each collection came when more was live.
 const Floor = 224 << 20
 
 var mu sync.Mutex
