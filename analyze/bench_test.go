@@ -3,7 +3,6 @@ package analyze
 import (
 	"context"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"testing"
@@ -50,13 +49,8 @@ func BenchmarkRead(b *testing.B) {
 			b.ResetTimer()
 			for i := range b.N {
 				if i > 0 {
-					// Each run starts as a user's does, in a process that
-					// holds no earlier capture: the previous result is
-					// collected off the clock.
-					b.StopTimer()
-					res = nil
-					debug.FreeOSMemory() // collected, and the memory back to the system: a fresh process
-					b.StartTimer()
+					res = nil // let go of the previous run's result
+					benchgen.BetweenRuns(b)
 				}
 				f, err := decode.OpenFile(c.path)
 				if err != nil {
@@ -90,10 +84,8 @@ func BenchmarkFlows(b *testing.B) {
 			var flows int
 			b.ResetTimer()
 			for i := range b.N {
-				if i > 0 { // as in BenchmarkRead
-					b.StopTimer()
-					debug.FreeOSMemory() // collected, and the memory back to the system: a fresh process
-					b.StartTimer()
+				if i > 0 {
+					benchgen.BetweenRuns(b)
 				}
 				f, err := decode.OpenFile(c.path)
 				if err != nil {

@@ -3,7 +3,6 @@ package diagnose
 import (
 	"context"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"testing"
 
@@ -49,14 +48,8 @@ func BenchmarkAnalyze(b *testing.B) {
 			b.ResetTimer()
 			for i := range b.N {
 				if i > 0 {
-					// Each run starts as a user's does, in a process that
-					// holds no earlier capture: the previous one is
-					// collected off the clock, so that the peak resident
-					// set is that of one capture.
-					b.StopTimer()
-					v = nil
-					debug.FreeOSMemory() // collected, and the memory back to the system: a fresh process
-					b.StartTimer()
+					v = nil // let go of the previous run's result
+					benchgen.BetweenRuns(b)
 				}
 				f, err := decode.OpenFile(c.Path)
 				if err != nil {

@@ -3,8 +3,25 @@ package benchgen
 import (
 	"bytes"
 	"os"
+	"runtime/debug"
 	"strconv"
 )
+
+// Timer is the part of *testing.B that BetweenRuns needs.
+type Timer interface {
+	StopTimer()
+	StartTimer()
+}
+
+// BetweenRuns makes a benchmark's next run start as a user's run does, in
+// a process that holds no earlier capture: off the clock, what the caller
+// has let go of is collected and its memory given back to the system, so
+// that each run's time and the peak resident set are those of one capture.
+func BetweenRuns(b Timer) {
+	b.StopTimer()
+	debug.FreeOSMemory()
+	b.StartTimer()
+}
 
 // ResetPeakRSS resets the kernel's record of the process's peak resident
 // set (Linux: writing 5 to /proc/self/clear_refs), so that PeakRSS measures
