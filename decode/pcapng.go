@@ -55,21 +55,21 @@ func (r *Reader) scanBlocks() (int64, error) {
 		if typ == blockSHB {
 			switch binary.LittleEndian.Uint32(hdr[k+8:]) {
 			case 0x1a2b3c4d:
-				r.order, r.ngBig = binary.LittleEndian, false
+				r.ngSection, r.ngBig = true, false
 			case 0x4d3c2b1a:
-				r.order, r.ngBig = binary.BigEndian, true
+				r.ngSection, r.ngBig = true, true
 			default:
 				return 0, r.blockError(pos+int64(k), "pcapng section header block", fmt.Errorf("%w: byte-order magic % x", ErrCorrupt, hdr[k+8:k+12]))
 			}
 			// Wireshark stops at a section of another major version; so does
 			// qadiag, so that both number the same frames.
 			if vb, _ := r.br.Peek(k + 14); len(vb) == k+14 {
-				if major := r.order.Uint16(vb[k+12:]); major != 1 {
+				if major := r.ng16(vb[k+12:]); major != 1 {
 					return 0, r.blockError(pos+int64(k), "pcapng section header block", fmt.Errorf("%w: unsupported pcapng major version %d", ErrCorrupt, major))
 				}
 			}
 			r.info.Sections++
-		} else if r.order == nil {
+		} else if !r.ngSection {
 			return 0, r.blockError(pos+int64(k), "pcapng block", fmt.Errorf("%w: block type %#x before any section header", ErrCorrupt, typ))
 		}
 		typ = r.ng32(hdr[k:])
@@ -165,6 +165,13 @@ func (r *Reader) ng32(b []byte) uint32 {
 		return binary.BigEndian.Uint32(b)
 	}
 	return binary.LittleEndian.Uint32(b)
+}
+
+func (r *Reader) ng16(b []byte) uint16 {
+	if r.ngBig {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
 }
 
 func (r *Reader) blockError(off int64, what string, err error) error {

@@ -99,9 +99,9 @@ type Reader struct {
 	ng          *pcapgo.NgReader
 	next        uint64 // number of the next frame
 	offset      int64  // pcap: offset of the next record
-	order       binary.ByteOrder
-	ngBig       bool  // order is big-endian (ng32)
-	err         error // sticky: once reading failed, Next returns it again
+	ngSection   bool   // pcapng: a section header has been read
+	ngBig       bool   // pcapng: the current section is big-endian (ng32, ng16)
+	err         error  // sticky: once reading failed, Next returns it again
 	link        layers.LinkType
 	drops       map[int]uint64 // pcapng: last isb_ifdrop per interface of the section
 	// pcapng: custom blocks found ahead of the next packet block, each
