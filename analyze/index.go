@@ -89,11 +89,7 @@ func (x *flowIndex) grow() {
 	}
 }
 
-// contains reports whether f itself is the live flow of its key.
-func (x *flowIndex) contains(f *liveFlow) bool {
-	return x.slot(f) >= 0
-}
-
+// slot is where f itself is in the index, or -1.
 func (x *flowIndex) slot(f *liveFlow) int {
 	mask := uint64(len(x.slots) - 1)
 	for i := x.hash(&f.key) & mask; ; i = (i + 1) & mask {

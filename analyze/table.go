@@ -279,8 +279,8 @@ func (t *Table) sweep(now int64) {
 	for len(t.expiries) > 0 && t.expiries[0].at < now {
 		e := t.expiries.pop()
 		f := e.f
-		if e.gen != f.gen || !t.live.contains(f) {
-			continue // already retired
+		if e.gen != f.gen {
+			continue // retired since: reset counts a new generation
 		}
 		idle := time.Duration(now - f.last)
 		switch {
