@@ -179,28 +179,41 @@ func (cr *capReader) loop(ctx context.Context) (err error) {
 			}
 			cr.secrets = n
 		}
-		if c.Packets&0xfff == 0 {
-			if ctx.Err() != nil {
-				err = ctx.Err()
+		if c.Packets&0xfff == 0 { // here, not in checkpoint, which is not inlined
+			if err = cr.checkpoint(ctx); err != nil {
 				break
-			}
-			if cr.progress != nil {
-				cr.progress.Store(rd.FileOffset())
 			}
 		}
 		if err = rd.Next(fr); err != nil {
 			break
 		}
-		if !cr.decode(fr, pkt) {
-			continue
-		}
-		if pkt.Transport {
-			table.Add(fr, pkt)
-		} else if pkt.Inner.Valid && !table.ICMP(fr, pkt) {
-			c.ICMPUnmatched++
+		if cr.decode(fr, pkt) {
+			cr.take(fr, pkt)
 		}
 	}
 	return err
+}
+
+// checkpoint, called every 4,096 frames, reports ctx's error and stores how
+// far reading has got for the progress display.
+func (cr *capReader) checkpoint(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if cr.progress != nil {
+		cr.progress.Store(cr.rd.FileOffset())
+	}
+	return nil
+}
+
+// take hands a decoded packet to the flow table: a TCP or UDP packet to
+// its flow, an ICMP error to the flow it quotes.
+func (cr *capReader) take(fr *decode.Frame, pkt *decode.Packet) {
+	if pkt.Transport {
+		cr.table.Add(fr, pkt)
+	} else if pkt.Inner.Valid && !cr.table.ICMP(fr, pkt) {
+		cr.c.ICMPUnmatched++
+	}
 }
 
 // faultAt turns a value recovered under debug.SetPanicOnFault into the
