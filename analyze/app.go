@@ -138,16 +138,16 @@ type appShared struct {
 	// busy.
 	freeTLS []*[2]tlsmsg.Stream
 	freeApp []*appState
-	// histories shares the history strings of finished flows.
-	histories map[string]string
+	// histories shares the history strings of finished flows (an
+	// interner like sni, though they are not names).
+	histories tlsmsg.Names
 }
 
 const maxFree = 4096
 
 func newAppShared() *appShared {
 	return &appShared{budget: reasm.NewBudget(streamBudget), names: newNameMap(),
-		certs: tlsmsg.NewCertCache(certCacheBytes), ja4: newJA4Cache(),
-		histories: map[string]string{}}
+		certs: tlsmsg.NewCertCache(certCacheBytes), ja4: newJA4Cache()}
 }
 
 func (sh *appShared) newAppState(f *liveFlow, t *Table) *appState {

@@ -76,15 +76,5 @@ func (sh *appShared) historyString(first, more []byte) string {
 	if len(more) > 0 {
 		return string(first) + string(more)
 	}
-	if s, ok := sh.histories[string(first)]; ok {
-		return s
-	}
-	s := string(first)
-	if len(sh.histories) < maxHistories {
-		sh.histories[s] = s
-	}
-	return s
+	return sh.histories.String(first)
 }
-
-// maxHistories bounds the distinct history strings shared between flows.
-const maxHistories = 4096
