@@ -179,8 +179,9 @@ type natOutcome struct {
 func natAfterGap(f *analyze.Flow, g *analyze.IdleGap, timer natTimer) (natOutcome, bool) {
 	var rst *analyze.Reset
 	serverResets := 0
-	for i := range f.Resets() {
-		if r := &f.Resets()[i]; r.From == analyze.FromServer && r.Frame >= g.EndFrame {
+	rs := f.Resets()
+	for i := range rs {
+		if r := &rs[i]; r.From == analyze.FromServer && r.Frame >= g.EndFrame {
 			serverResets++
 			if rst == nil {
 				rst = r

@@ -313,9 +313,10 @@ func (c *Context) rejectEvidence(g *synGroup) ([]Evidence, []float64) {
 }
 
 func firstServerReset(f *analyze.Flow) *analyze.Reset {
-	for i := range f.Resets() {
-		if f.Resets()[i].From == analyze.FromServer {
-			return &f.Resets()[i]
+	rs := f.Resets()
+	for i := range rs {
+		if rs[i].From == analyze.FromServer {
+			return &rs[i]
 		}
 	}
 	return nil

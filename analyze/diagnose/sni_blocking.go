@@ -96,9 +96,10 @@ func sniFailFlow(c *Context, f *analyze.Flow, q *QAFlow) (sniFail, bool) {
 func (sf *sniFail) resetMode(flt *lazyFilter) bool {
 	f, t := sf.f, sf.f.TLS
 	var r *analyze.Reset
-	for i := range f.Resets() {
-		if f.Resets()[i].From == analyze.FromServer && f.Resets()[i].Frame > t.ClientFrame {
-			r = &f.Resets()[i]
+	rs := f.Resets()
+	for i := range rs {
+		if rs[i].From == analyze.FromServer && rs[i].Frame > t.ClientFrame {
+			r = &rs[i]
 			break
 		}
 	}
