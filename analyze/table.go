@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qadiag/qadiag/decode"
+	"github.com/qadiag/qadiag/internal/grow"
 )
 
 // flowKey identifies a flow regardless of direction: the two endpoints in a
@@ -305,7 +306,7 @@ type expiry struct {
 type expiryHeap []expiry
 
 func (h *expiryHeap) push(e expiry) {
-	q := appendDoubling(*h, e)
+	q := grow.Append(*h, e)
 	for i := len(q) - 1; i > 0; {
 		p := (i - 1) / 2
 		if q[i].at >= q[p].at {
@@ -347,7 +348,7 @@ func (h *expiryHeap) pop() expiry {
 func (t *Table) retire(f *liveFlow) {
 	t.live.remove(f)
 	t.forget(f)
-	t.done = appendDoubling(t.done, f.summary(t.shared))
+	t.done = grow.Append(t.done, f.summary(t.shared))
 	f.reset()
 	if len(t.free) < maxFreeFlows {
 		t.free = append(t.free, f)
@@ -414,17 +415,6 @@ func (t *Table) ICMP(fr *decode.Frame, p *decode.Packet) bool {
 			Type: p.ICMPType, Code: p.ICMPCode, MTU: p.MTU, ToServer: swapped == f.clientB})
 	}
 	return true
-}
-
-// appendDoubling appends v to s, doubling the capacity when s is full:
-// append grows a long slice by a quarter at a time, and the arrays left
-// behind come to four times the final one, garbage the collector, off
-// until the heap is large (internal/gcfloor), does not take back.
-func appendDoubling[T any](s []T, v T) []T {
-	if len(s) == cap(s) {
-		s = slices.Grow(s, max(len(s), 64))
-	}
-	return append(s, v)
 }
 
 // addSat adds without wrapping past the largest time: a damaged capture's

@@ -2,8 +2,9 @@ package report
 
 import (
 	"io"
-	"slices"
 	"strings"
+
+	"github.com/qadiag/qadiag/internal/grow"
 )
 
 // grid is a text table with the layout of newTable's (tablewriter, ASCII
@@ -22,14 +23,7 @@ type grid struct {
 
 func newGrid(w io.Writer, header ...string) *grid { return &grid{w: w, header: header} }
 
-func (g *grid) Append(row []string) {
-	if len(g.rows) == cap(g.rows) {
-		// Double: append grows a long slice by a quarter at a time,
-		// leaving four times the final array behind.
-		g.rows = slices.Grow(g.rows, max(len(g.rows), 64))
-	}
-	g.rows = append(g.rows, row)
-}
+func (g *grid) Append(row []string) { g.rows = grow.Append(g.rows, row) }
 
 // plain reports whether s is drawn the same by measuring bytes: printable
 // ASCII, nothing to trim at either end.
