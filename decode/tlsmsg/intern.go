@@ -1,7 +1,8 @@
 package tlsmsg
 
-// Names interns server names, so that the thousandth hello for a name
-// shares the first one's string instead of allocating its own. The zero
+// Names interns the names hellos carry (server names, the selected
+// application protocol), so that the thousandth hello for a name shares
+// the first one's string instead of allocating its own. The zero
 // value is ready; a nil *Names interns nothing. Not safe for concurrent
 // use: one per capture, like CertCache.
 type Names struct {

@@ -57,15 +57,16 @@ type ServerHello struct {
 // its 4-byte header. The result does not alias body.
 func ParseServerHello(body []byte) (*ServerHello, error) {
 	h := &ServerHello{}
-	if err := h.parse(body); err != nil {
+	if err := h.parse(body, nil); err != nil {
 		return nil, err
 	}
 	return h, nil
 }
 
 // parse reads a ServerHello body into h, reusing the storage of h's
-// Extensions (a Stream parses every server's hello into the same one).
-func (h *ServerHello) parse(body []byte) error {
+// Extensions (a Stream parses every server's hello into the same one) and
+// taking the selected protocol's name from names when set.
+func (h *ServerHello) parse(body []byte, names *Names) error {
 	s := cryptobyte.String(body)
 	*h = ServerHello{Extensions: h.Extensions[:0]}
 	var random []byte
@@ -93,13 +94,13 @@ func (h *ServerHello) parse(body []byte) error {
 	}
 	err := eachExtension(exts, "server hello", func(typ uint16, data cryptobyte.String) bool {
 		h.Extensions = append(h.Extensions, typ)
-		return h.extension(typ, data)
+		return h.extension(typ, data, names)
 	})
 	return err
 }
 
 // extension reads one extension's body; unknown extensions are skipped.
-func (h *ServerHello) extension(typ uint16, d cryptobyte.String) bool {
+func (h *ServerHello) extension(typ uint16, d cryptobyte.String, names *Names) bool {
 	switch typ {
 	case extSupportedVersions:
 		// RFC 8446 4.2.1: ProtocolVersion selected_version.
@@ -111,14 +112,7 @@ func (h *ServerHello) extension(typ uint16, d cryptobyte.String) bool {
 			!list.Empty() || !d.Empty() {
 			return false
 		}
-		switch string(proto) { // the common names without an allocation
-		case "h2":
-			h.ALPN = "h2"
-		case "http/1.1":
-			h.ALPN = "http/1.1"
-		default:
-			h.ALPN = string(proto)
-		}
+		h.ALPN = names.String(proto)
 	case extKeyShare:
 		// RFC 8446 4.2.8: KeyShareHelloRetryRequest holds only the
 		// selected_group; KeyShareServerHello holds one KeyShareEntry.

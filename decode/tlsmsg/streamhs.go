@@ -114,7 +114,7 @@ func (s *Stream) message(typ uint8, body []byte, frame uint64) {
 			// second one, which is checked and not kept.
 			sh = new(ServerHello)
 		}
-		if err := sh.parse(body); err != nil {
+		if err := sh.parse(body, s.Names); err != nil {
 			s.fail(err)
 			return
 		}
