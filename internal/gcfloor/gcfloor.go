@@ -58,9 +58,10 @@ type policy struct {
 
 // Set applies the policy with the given floor in bytes, lowered to a
 // quarter of the container's or the machine's memory when that is smaller,
-// and returns the function that puts back the settings it found. When the user set GOGC or
-// GOMEMLIMIT, or a policy is already in force, it changes nothing: the
-// user's choice wins, and nested calls (batch workers) share one policy.
+// and returns the function that puts back the settings it found. When the
+// user set GOGC or GOMEMLIMIT, or a policy is already in force, it changes
+// nothing: the user's choice wins, and nested calls (batch workers) share
+// one policy.
 func Set(floor int64) (restore func()) {
 	mu.Lock()
 	defer mu.Unlock()
