@@ -62,58 +62,105 @@ type Context struct {
 }
 
 // NewContext classifies the flows of res.
+//
+// It reads each flow once: a pass over a hundred thousand flows misses the
+// cache on each one, and one that read them again to fill what the first
+// counted cost as much as the first. What the second loop needs (each
+// flow's groups, the Quick Assist flows' classifications) is kept in small
+// arrays instead.
 func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 	c := &Context{Res: res, Cat: cat, Flows: res.Flows, qa: make([]int32, len(res.Flows)+1), qualityFactor: 1,
 		byAddr: newFlowGroups[netip.Addr](), byName: newFlowGroups[string](),
 		helloWorked: map[netip.AddrPort]map[string]*analyze.Flow{}}
-	// The groups by address and by name are counted first, then filled;
-	// so are the Quick Assist flows, classified in the first pass as one of
-	// the few distinct classifications a capture has (kindOf, by position),
-	// so that the list is made once at its size.
+	// The Quick Assist flows are classified as one of the few distinct
+	// classifications a capture has (kinds), so that the list is made once
+	// at its size.
 	kinds := map[QAFlow]int32{}
 	var kindList []QAFlow
-	kindOf := make([]int32, len(res.Flows))
-	nQA := 0
+	type qaRef struct{ pos, kind, id int32 }
+	var qaRefs []qaRef
+	// refs holds, flow after flow, the flow's address group, its name
+	// groups and -1.
+	refs := make([]int32, 0, 3*len(res.Flows))
+	names := map[string]nameRef{} // by the name as the flow has it
+	var q flowCounts
 	for i, f := range res.Flows {
-		c.byAddr.count(f.Server.Addr(), f)
-		eachName(f, func(k string) { c.byName.count(k, f) })
-		if q, ok := c.classify(f); ok {
-			k, seen := kinds[q]
-			if !seen {
-				k = int32(len(kindList))
-				kinds[q] = k
-				kindList = append(kindList, q)
-			}
-			kindOf[i], nQA = k+1, nQA+1
-		}
-	}
-	c.byAddr.layout()
-	c.byName.layout()
-	c.qaList, c.qaFlows = make([]QAFlow, 0, nQA), make([]*analyze.Flow, 0, nQA)
-	for i, f := range res.Flows {
-		c.byAddr.place(f.Server.Addr(), f)
-		eachName(f, func(k string) { c.byName.place(k, f) })
+		pos := int32(i)
+		refs = append(refs, c.byAddr.count(c.byAddr.group(f.Server.Addr()), pos))
 		if f.TLS != nil && f.TLS.SNI != "" {
+			n := nameOf(names, &c.byName, f.TLS.SNI)
+			refs = append(refs, c.byName.count(n.group, pos))
 			if f.TLS.ServerFrame != 0 && !f.TLS.InTunnel {
 				m := c.helloWorked[f.Server]
 				if m == nil {
 					m = map[string]*analyze.Flow{}
 					c.helloWorked[f.Server] = m
 				}
-				if k := strings.ToLower(f.TLS.SNI); m[k] == nil {
-					m[k] = f
+				if m[n.lower] == nil {
+					m[n.lower] = f
 				}
 			}
 		}
-		if k := kindOf[i]; k != 0 {
-			q := kindList[k-1]
-			q.ID = f.ID
-			c.qaList, c.qaFlows = append(c.qaList, q), append(c.qaFlows, f)
-			c.qa[f.ID] = int32(len(c.qaList))
+		for _, n := range f.Names {
+			refs = append(refs, c.byName.count(nameOf(names, &c.byName, n.Name).group, pos))
+		}
+		refs = append(refs, -1)
+		if qf, ok := c.classify(f); ok {
+			k, seen := kinds[qf]
+			if !seen {
+				k = int32(len(kindList))
+				kinds[qf] = k
+				kindList = append(kindList, qf)
+			}
+			qaRefs = append(qaRefs, qaRef{pos, k, int32(f.ID)})
+		}
+		q.add(f)
+	}
+	c.byAddr.layout()
+	c.byName.layout()
+	at := 0
+	for _, f := range res.Flows {
+		for ; refs[at] != -1; at++ {
+			if g := refs[at]; g >= 0 { // a group the flow was already in is -2
+				if at == 0 || refs[at-1] == -1 {
+					c.byAddr.place(g, f)
+				} else {
+					c.byName.place(g, f)
+				}
+			}
+		}
+		at++
+	}
+	c.qaList, c.qaFlows = make([]QAFlow, 0, len(qaRefs)), make([]*analyze.Flow, 0, len(qaRefs))
+	for _, r := range qaRefs {
+		qf := kindList[r.kind]
+		qf.ID = int(r.id)
+		c.qaList, c.qaFlows = append(c.qaList, qf), append(c.qaFlows, res.Flows[r.pos])
+		if r.id >= 0 && int(r.id) < len(c.qa) {
+			c.qa[r.id] = int32(len(c.qaList))
 		}
 	}
-	c.assessQuality()
+	c.assessQuality(q)
 	return c
+}
+
+// nameRef is a name's group in Context.byName and its lower case form.
+type nameRef struct {
+	group int32
+	lower string
+}
+
+// nameOf returns the group of a name as a flow has it, remembered by that
+// form: a capture names the same few hundred hosts in all its flows, and a
+// lookup of the name as it is costs less than lowering it each time.
+func nameOf(m map[string]nameRef, g *flowGroups[string], name string) nameRef {
+	if r, ok := m[name]; ok {
+		return r
+	}
+	lower := strings.ToLower(name)
+	r := nameRef{g.group(strings.TrimSuffix(lower, ".")), lower}
+	m[name] = r
+	return r
 }
 
 func (c *Context) classify(f *analyze.Flow) (QAFlow, bool) {
@@ -207,17 +254,7 @@ func splitTarget(t string) (string, uint16, bool) {
 	return h, port, true
 }
 
-// eachName calls fn with the names a flow is for, as byName keys them: its
-// SNI, then the DNS names of its server's address.
-func eachName(f *analyze.Flow, fn func(k string)) {
-	if f.TLS != nil && f.TLS.SNI != "" {
-		fn(nameKey(f.TLS.SNI))
-	}
-	for _, n := range f.Names {
-		fn(nameKey(n.Name))
-	}
-}
-
+// nameKey is the key of byName: lower case, without a trailing dot.
 func nameKey(name string) string { return strings.ToLower(strings.TrimSuffix(name, ".")) }
 
 // FlowsTo returns the flows whose server has address a, in flow order.
@@ -228,54 +265,60 @@ func (c *Context) FlowsTo(a netip.Addr) []*analyze.Flow { return c.byAddr.get(a)
 func (c *Context) FlowsNamed(name string) []*analyze.Flow { return c.byName.get(nameKey(name)) }
 
 // flowGroups groups flows by a key, each group in flow order and once per
-// flow, all groups in one array: counted in a first pass over the flows
-// and filled in a second, where a slice a key grew by append left most of
-// its memory behind (10 MB for the benchmark capture's 150,000 flows).
+// flow, all groups in one array: counted first and filled once every flow
+// is counted, where a slice a key grew by append left most of its memory
+// behind (10 MB for the benchmark capture's 150,000 flows).
 type flowGroups[K comparable] struct {
 	idx   map[K]int32
 	spans []flowSpan
 	flows []*analyze.Flow
 }
 
-// flowSpan is one group's place in flowGroups.flows; last is the flow
-// counted or placed last, so a flow goes in once per key.
+// flowSpan is one group's place in flowGroups.flows; last is the position
+// of the flow counted last, so that a flow goes in once per key.
 type flowSpan struct {
-	start, n int
-	last     *analyze.Flow
+	start, n int32
+	last     int32
 }
 
 func newFlowGroups[K comparable]() flowGroups[K] { return flowGroups[K]{idx: map[K]int32{}} }
 
-func (g *flowGroups[K]) count(k K, f *analyze.Flow) {
+// group returns the index of k's group, adding it if new.
+func (g *flowGroups[K]) group(k K) int32 {
 	i, ok := g.idx[k]
 	if !ok {
 		i = int32(len(g.spans))
 		g.idx[k] = i
-		g.spans = append(g.spans, flowSpan{})
+		g.spans = append(g.spans, flowSpan{last: -1})
 	}
-	if s := &g.spans[i]; s.last != f {
-		s.last = f
-		s.n++
+	return i
+}
+
+// count counts the flow at position pos in group i and returns i, or -2
+// when the flow is in that group already.
+func (g *flowGroups[K]) count(i, pos int32) int32 {
+	s := &g.spans[i]
+	if s.last == pos {
+		return -2
 	}
+	s.last = pos
+	s.n++
+	return i
 }
 
 // layout gives each group its place, once every flow is counted.
 func (g *flowGroups[K]) layout() {
-	at := 0
+	var at int32
 	for i := range g.spans {
 		s := &g.spans[i]
-		s.start, at, s.n, s.last = at, at+s.n, 0, nil
+		s.start, at, s.n = at, at+s.n, 0
 	}
 	g.flows = make([]*analyze.Flow, at)
 }
 
-func (g *flowGroups[K]) place(k K, f *analyze.Flow) {
-	i, ok := g.idx[k]
-	if !ok {
-		return // not counted: a caller error, but not worth a panic
-	}
-	if s := &g.spans[i]; s.last != f && s.start+s.n < len(g.flows) {
-		s.last = f
+// place puts f, counted in group i, in its place.
+func (g *flowGroups[K]) place(i int32, f *analyze.Flow) {
+	if s := &g.spans[i]; int(s.start+s.n) < len(g.flows) {
 		g.flows[s.start+s.n] = f
 		s.n++
 	}
@@ -328,7 +371,7 @@ func (c *Context) FlowByID(id int) *analyze.Flow {
 // assessQuality looks for capture problems that make missing packets weak
 // evidence (research/heuristics.md section 12) and lowers every finding's
 // confidence for them.
-func (c *Context) assessQuality() {
+func (c *Context) assessQuality(q flowCounts) {
 	cap := &c.Res.Capture
 	factor := 1.0
 	if cap.Dropped > 0 {
@@ -339,19 +382,7 @@ func (c *Context) assessQuality() {
 		c.quality = append(c.quality, "the capture is damaged; only the frames before the damage were analysed")
 		factor *= 0.9
 	}
-	var tcp, oneWay, midstream int
-	for _, f := range c.Flows {
-		if f.Proto != decode.ProtoTCP {
-			continue
-		}
-		tcp++
-		if f.Dir[analyze.FromServer].Packets == 0 || f.Dir[analyze.FromClient].Packets == 0 {
-			oneWay++
-		}
-		if f.ConnState() == "OTH" {
-			midstream++
-		}
-	}
+	tcp, oneWay, midstream := q.tcp, q.oneWay, q.midstream
 	if tcp >= 3 && oneWay == tcp {
 		c.quality = append(c.quality, "no TCP flow was seen in both directions: the capture may hold only one direction (a filter, a mirror port or the wrong interface), so unanswered packets prove nothing")
 		factor *= 0.5
@@ -364,6 +395,23 @@ func (c *Context) assessQuality() {
 		c.quality = append(c.quality, fmt.Sprintf("%d frames were cut by the snapshot length: payloads past the cut are not visible", cap.SnapTruncated))
 	}
 	c.qualityFactor = factor
+}
+
+// flowCounts counts what assessQuality needs of the flows, in
+// NewContext's pass over them.
+type flowCounts struct{ tcp, oneWay, midstream int }
+
+func (q *flowCounts) add(f *analyze.Flow) {
+	if f.Proto != decode.ProtoTCP {
+		return
+	}
+	q.tcp++
+	if f.Dir[analyze.FromServer].Packets == 0 || f.Dir[analyze.FromClient].Packets == 0 {
+		q.oneWay++
+	}
+	if f.ConnState() == "OTH" {
+		q.midstream++
+	}
 }
 
 // healthyScore is the confidence of a healthy verdict: high when the
