@@ -59,6 +59,12 @@ type Context struct {
 	// each TLS name that got a ServerHello there (outside proxy tunnels).
 	helloWorked map[netip.AddrPort]map[string]*analyze.Flow
 	hosts       map[string]hostResult // catalog matches by name (hostMatch)
+	// minRTT is the smallest SYN to SYN-ACK time of the capture's TCP
+	// flows, the path baseline; 0 when none is known.
+	minRTT time.Duration
+	scan   *qaScan // scanQA's result, once it has run
+	// stagesDone is stages' result, once it has run.
+	stagesDone []Stage
 }
 
 // NewContext classifies the flows of res.
@@ -115,6 +121,9 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 			qaRefs = append(qaRefs, qaRef{pos, k, int32(f.ID)})
 		}
 		q.add(f)
+		if f.RTT > 0 && (c.minRTT == 0 || f.RTT < c.minRTT) {
+			c.minRTT = f.RTT
+		}
 	}
 	c.byAddr.layout()
 	c.byName.layout()
@@ -352,6 +361,39 @@ func (c *Context) quickAssist(yield func(*QAFlow, *analyze.Flow) bool) {
 			return
 		}
 	}
+}
+
+// qaScan holds what the detectors that judge each Quick Assist flow on its
+// own found, in one pass over those flows (scanQA): each flow is read from
+// memory once for all of them, where a pass each read the tens of
+// thousands of them four times over.
+type qaScan struct {
+	rst               []Finding
+	sni               grouped[string, sniFail]
+	icpt              grouped[string, icpt]
+	tlsFail           grouped[tlsFailKey, tlsFail]
+	stageOK, stageBad map[string][]int // flow ids by stage
+}
+
+// scanQA runs the per-flow checks of rst_injection, sni_blocking,
+// tls_interception, tls_failure and stages over the Quick Assist flows,
+// the first time it is called; each detector then groups and scores its
+// own results. The checks read only the flow and the context, so their
+// order does not matter.
+func (c *Context) scanQA() *qaScan {
+	if c.scan != nil {
+		return c.scan
+	}
+	s := &qaScan{stageOK: map[string][]int{}, stageBad: map[string][]int{}}
+	for q, f := range c.quickAssist {
+		s.rstFlow(c, q, f)
+		s.sniFlow(c, q, f)
+		s.icptFlow(c, q, f)
+		s.tlsFailFlow(c, q, f)
+		s.stageFlow(q, f)
+	}
+	c.scan = s
+	return s
 }
 
 // QAFlows lists the Quick Assist flows in flow order.

@@ -22,30 +22,16 @@ import (
 //
 // Resets after a FIN exchange, resets by the client and resets answering a
 // SYN (a closed port) are never blamed.
-func detectRSTInjection(c *Context) []Finding {
-	var out []Finding
-	minRTT := c.minRTT()
-	for q, f := range c.quickAssist {
-		if f.Proto != decode.ProtoTCP {
-			continue
-		}
-		if fd, ok := rstFinding(c, f, q, minRTT); ok {
-			out = append(out, fd)
-		}
-	}
-	return out
-}
+func detectRSTInjection(c *Context) []Finding { return c.scanQA().rst }
 
-// minRTT is the smallest SYN to SYN-ACK time of the capture's TCP flows, the
-// path baseline; 0 when none is known.
-func (c *Context) minRTT() time.Duration {
-	var m time.Duration
-	for _, f := range c.Flows {
-		if f.RTT > 0 && (m == 0 || f.RTT < m) {
-			m = f.RTT
-		}
+// rstFlow is rst_injection's look at one Quick Assist flow, in scanQA.
+func (s *qaScan) rstFlow(c *Context, q *QAFlow, f *analyze.Flow) {
+	if f.Proto != decode.ProtoTCP {
+		return
 	}
-	return m
+	if fd, ok := rstFinding(c, f, q, c.minRTT); ok {
+		s.rst = append(s.rst, fd)
+	}
 }
 
 // natIdleMin is the shortest TCP idle timer of research/heuristics.md

@@ -47,18 +47,17 @@ const (
 // differential and repetition signals, since a name filter would have cut
 // it too.
 func detectSNIBlocking(c *Context) []Finding {
-	var byHost grouped[string, sniFail]
-	for q, f := range c.quickAssist {
-		if f.TLS == nil || f.TLS.SNI == "" || f.TLS.ClientFrame == 0 || f.SYNACKFrame == 0 {
-			continue
-		}
-		sf, ok := sniFailFlow(c, f, q)
-		if !ok {
-			continue
-		}
-		byHost.add(q.Host, sf)
+	return c.scanQA().sni.findings(func(h string, sfs []sniFail) Finding { return sniFinding(c, h, sfs) })
+}
+
+// sniFlow is sni_blocking's look at one Quick Assist flow, in scanQA.
+func (s *qaScan) sniFlow(c *Context, q *QAFlow, f *analyze.Flow) {
+	if f.TLS == nil || f.TLS.SNI == "" || f.TLS.ClientFrame == 0 || f.SYNACKFrame == 0 {
+		return
 	}
-	return byHost.findings(func(h string, sfs []sniFail) Finding { return sniFinding(c, h, sfs) })
+	if sf, ok := sniFailFlow(c, f, q); ok {
+		s.sni.add(q.Host, sf)
+	}
 }
 
 // sniFail is one flow whose ClientHello went unanswered, and how.

@@ -36,29 +36,17 @@ func stageOfRole(role string) string {
 // stages says, for each stage, whether a flow got through it, flows tried
 // and none did, or none was seen.
 func (c *Context) stages() []Stage {
-	ok := map[string][]int{}
-	bad := map[string][]int{}
-	for _, q := range c.qaList {
-		f := c.FlowByID(q.ID)
-		st := stageOfRole(q.Role)
-		if st == "" {
-			continue
-		}
-		if Established(f) {
-			ok[st] = append(ok[st], f.ID)
-			if st == StageRelay && f.Duration() >= sessionMin && f.Dir[analyze.FromServer].Payload > 0 {
-				ok[StageSession] = append(ok[StageSession], f.ID)
-			}
-		} else {
-			bad[st] = append(bad[st], f.ID)
-		}
+	if c.stagesDone != nil {
+		return c.stagesDone
 	}
+	s := c.scanQA()
+	ok, bad := s.stageOK, s.stageBad
 	for _, f := range c.Flows {
 		if f.DNS == nil {
 			continue
 		}
 		for _, q := range f.DNS.Queries {
-			if _, isQA := c.Cat.MatchHost(q.Name); !isQA {
+			if _, isQA := c.hostMatch(q.Name); !isQA {
 				continue
 			}
 			if resolved(q) {
@@ -79,7 +67,24 @@ func (c *Context) stages() []Stage {
 		}
 		out = append(out, s)
 	}
+	c.stagesDone = out
 	return out
+}
+
+// stageFlow is stages' look at one Quick Assist flow, in scanQA.
+func (s *qaScan) stageFlow(q *QAFlow, f *analyze.Flow) {
+	st := stageOfRole(q.Role)
+	if st == "" {
+		return
+	}
+	if Established(f) {
+		s.stageOK[st] = append(s.stageOK[st], f.ID)
+		if st == StageRelay && f.Duration() >= sessionMin && f.Dir[analyze.FromServer].Payload > 0 {
+			s.stageOK[StageSession] = append(s.stageOK[StageSession], f.ID)
+		}
+	} else {
+		s.stageBad[st] = append(s.stageBad[st], f.ID)
+	}
 }
 
 // resolved reports a DNS query answered with at least one usable address.

@@ -55,22 +55,23 @@ const ttlSpread = 3
 // server address serves other names in the same capture, are as likely a
 // name filter's and stay medium, so that sni_blocking can outrank them.
 func detectTLSFailure(c *Context) []Finding {
-	type key struct {
-		host string
-		desc uint8
+	return c.scanQA().tlsFail.findings(func(_ tlsFailKey, tfs []tlsFail) Finding { return tlsFailFinding(c, tfs) })
+}
+
+// tlsFailKey groups tls_failure's flows: by name and alert.
+type tlsFailKey struct {
+	host string
+	desc uint8
+}
+
+// tlsFailFlow is tls_failure's look at one Quick Assist flow, in scanQA.
+func (s *qaScan) tlsFailFlow(c *Context, q *QAFlow, f *analyze.Flow) {
+	if f.TLS == nil || f.TLS.ClientFrame == 0 {
+		return
 	}
-	var groups grouped[key, tlsFail]
-	for q, f := range c.quickAssist {
-		if f.TLS == nil || f.TLS.ClientFrame == 0 {
-			continue
-		}
-		tf, ok := tlsFailFlow(c, f, q)
-		if !ok {
-			continue
-		}
-		groups.add(key{q.Host, tf.alert.Description}, tf)
+	if tf, ok := tlsFailFlow(c, f, q); ok {
+		s.tlsFail.add(tlsFailKey{q.Host, tf.alert.Description}, tf)
 	}
-	return groups.findings(func(_ key, tfs []tlsFail) Finding { return tlsFailFinding(c, tfs) })
 }
 
 // tlsFail is one flow whose handshake the server refused.

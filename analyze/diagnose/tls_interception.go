@@ -139,18 +139,17 @@ func foreignIssuer(c *Context, t *analyze.TLSInfo) (tlsmsg.Certificate, *inspect
 // A Microsoft chain clears the flow. Timing alone never makes a finding
 // unless both timing signals agree.
 func detectTLSInterception(c *Context) []Finding {
-	var groups grouped[string, icpt]
-	for q, f := range c.quickAssist {
-		if f.TLS == nil || f.TLS.ClientFrame == 0 || f.TLS.ServerFrame == 0 {
-			continue
-		}
-		ic, ok := icptFlow(c, f, q)
-		if !ok {
-			continue
-		}
-		groups.add(ic.label, ic)
+	return c.scanQA().icpt.findings(func(_ string, ics []icpt) Finding { return icptFinding(c, ics) })
+}
+
+// icptFlow is tls_interception's look at one Quick Assist flow, in scanQA.
+func (s *qaScan) icptFlow(c *Context, q *QAFlow, f *analyze.Flow) {
+	if f.TLS == nil || f.TLS.ClientFrame == 0 || f.TLS.ServerFrame == 0 {
+		return
 	}
-	return groups.findings(func(_ string, ics []icpt) Finding { return icptFinding(c, ics) })
+	if ic, ok := icptFlow(c, f, q); ok {
+		s.icpt.add(ic.label, ic)
+	}
 }
 
 // icpt is one flow's interception evidence.
