@@ -11,6 +11,7 @@ import (
 	"github.com/qadiag/qadiag/analyze"
 	"github.com/qadiag/qadiag/analyze/catalog"
 	"github.com/qadiag/qadiag/decode"
+	"github.com/qadiag/qadiag/internal/grow"
 )
 
 // How a flow was recognised as Quick Assist's, in QAFlow.By: the name it
@@ -85,17 +86,20 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 	var kindList []QAFlow
 	type qaRef struct{ pos, kind, id int32 }
 	var qaRefs []qaRef
-	// refs holds, flow after flow, the flow's address group, its name
-	// groups and -1.
-	refs := make([]int32, 0, 3*len(res.Flows))
+	// Each flow's address group, and its name groups as (group, position)
+	// pairs, for the placing loop.
+	addrOf := make([]int32, len(res.Flows))
+	nameRefs := make([]groupRef, 0, len(res.Flows)+len(res.Flows)/2)
 	names := map[string]nameRef{} // by the name as the flow has it
 	var q flowCounts
 	for i, f := range res.Flows {
 		pos := int32(i)
-		refs = append(refs, c.byAddr.count(c.byAddr.group(f.Server.Addr()), pos))
+		addrOf[i] = c.byAddr.count(c.byAddr.group(f.Server.Addr()), pos)
 		if f.TLS != nil && f.TLS.SNI != "" {
 			n := nameOf(names, &c.byName, f.TLS.SNI)
-			refs = append(refs, c.byName.count(n.group, pos))
+			if g := c.byName.count(n.group, pos); g >= 0 {
+				nameRefs = grow.Append(nameRefs, groupRef{g, pos})
+			}
 			if f.TLS.ServerFrame != 0 && !f.TLS.InTunnel {
 				m := c.helloWorked[f.Server]
 				if m == nil {
@@ -108,9 +112,10 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 			}
 		}
 		for _, n := range f.Names {
-			refs = append(refs, c.byName.count(nameOf(names, &c.byName, n.Name).group, pos))
+			if g := c.byName.count(nameOf(names, &c.byName, n.Name).group, pos); g >= 0 {
+				nameRefs = grow.Append(nameRefs, groupRef{g, pos})
+			}
 		}
-		refs = append(refs, -1)
 		if qf, ok := c.classify(f); ok {
 			k, seen := kinds[qf]
 			if !seen {
@@ -118,7 +123,7 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 				kinds[qf] = k
 				kindList = append(kindList, qf)
 			}
-			qaRefs = append(qaRefs, qaRef{pos, k, int32(f.ID)})
+			qaRefs = grow.Append(qaRefs, qaRef{pos, k, int32(f.ID)})
 		}
 		q.add(f)
 		if f.RTT > 0 && (c.minRTT == 0 || f.RTT < c.minRTT) {
@@ -127,18 +132,11 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 	}
 	c.byAddr.layout()
 	c.byName.layout()
-	at := 0
-	for _, f := range res.Flows {
-		for ; refs[at] != -1; at++ {
-			if g := refs[at]; g >= 0 { // a group the flow was already in is -2
-				if at == 0 || refs[at-1] == -1 {
-					c.byAddr.place(g, f)
-				} else {
-					c.byName.place(g, f)
-				}
-			}
-		}
-		at++
+	for i, g := range addrOf {
+		c.byAddr.place(g, res.Flows[i])
+	}
+	for _, r := range nameRefs {
+		c.byName.place(r.group, res.Flows[r.pos])
 	}
 	c.qaList, c.qaFlows = make([]QAFlow, 0, len(qaRefs)), make([]*analyze.Flow, 0, len(qaRefs))
 	for _, r := range qaRefs {
@@ -152,6 +150,10 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 	c.assessQuality(q)
 	return c
 }
+
+// groupRef is a flow's membership of a group: the group and the flow's
+// position.
+type groupRef struct{ group, pos int32 }
 
 // nameRef is a name's group in Context.byName and its lower case form.
 type nameRef struct {
@@ -303,12 +305,12 @@ func (g *flowGroups[K]) group(k K) int32 {
 	return i
 }
 
-// count counts the flow at position pos in group i and returns i, or -2
+// count counts the flow at position pos in group i and returns i, or -1
 // when the flow is in that group already.
 func (g *flowGroups[K]) count(i, pos int32) int32 {
 	s := &g.spans[i]
 	if s.last == pos {
-		return -2
+		return -1
 	}
 	s.last = pos
 	s.n++
