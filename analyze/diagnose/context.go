@@ -368,7 +368,7 @@ func (c *Context) quickAssist(yield func(*QAFlow, *analyze.Flow) bool) {
 // qaScan holds what the detectors that judge each Quick Assist flow on its
 // own found, in one pass over those flows (scanQA): each flow is read from
 // memory once for all of them, where a pass each read the tens of
-// thousands of them four times over.
+// thousands of them five times over.
 type qaScan struct {
 	rst               []Finding
 	sni               grouped[string, sniFail]
