@@ -17,7 +17,8 @@ type File struct {
 
 // Cached returns the capture for cfg in dir, generating it when it is not
 // there yet. The packet count of a reused file comes from a stats file next
-// to it. Benchmarks use it so that the 1.7 GB capture is written once.
+// to it. Benchmarks use it so that the 1.7 GB capture is written once; a
+// new file is settled into the page cache (Settle) before it is used.
 func Cached(dir string, cfg Config) (File, error) {
 	path := filepath.Join(dir, fmt.Sprintf("bench-seed%d-flows%d.%s", cfg.Seed, cfg.Flows, cfg.Format))
 	statsPath := path + ".packets"
@@ -43,6 +44,9 @@ func Cached(dir string, cfg Config) (File, error) {
 	}
 	if err == nil {
 		err = os.WriteFile(statsPath, []byte(strconv.FormatInt(st.Packets, 10)), 0o644)
+	}
+	if err == nil {
+		err = Settle(tmp)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
