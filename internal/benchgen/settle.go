@@ -19,8 +19,8 @@ import (
 // still cached from being copied in; left alone, the benchmark capture
 // drifts from one to the other as the kernel evicts parts of it, which
 // made runs differ by tenths of a second. Settled, every run measures the
-// same state. (The size of cached pages does not change what read(2)
-// costs, so tshark's time is the same either way.)
+// same state, and scripts/bench times qadiag and tshark on the same file in
+// it.
 func Settle(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
