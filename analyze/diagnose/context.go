@@ -168,8 +168,7 @@ func nameOf(m map[string]nameRef, g *flowGroups[string], name string) nameRef {
 	if r, ok := m[name]; ok {
 		return r
 	}
-	lower := strings.ToLower(name)
-	r := nameRef{g.group(strings.TrimSuffix(lower, ".")), lower}
+	r := nameRef{g.group(nameKey(name)), strings.ToLower(name)}
 	m[name] = r
 	return r
 }

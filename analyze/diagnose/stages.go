@@ -39,8 +39,10 @@ func (c *Context) stages() []Stage {
 	if c.stagesDone != nil {
 		return c.stagesDone
 	}
-	s := c.scanQA()
-	ok, bad := s.stageOK, s.stageBad
+	// The Quick Assist flows' stages come from scanQA; the DNS stage is
+	// added to its lists here, once (the result is kept).
+	scan := c.scanQA()
+	ok, bad := scan.stageOK, scan.stageBad
 	for _, f := range c.Flows {
 		if f.DNS == nil {
 			continue
