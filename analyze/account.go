@@ -170,13 +170,13 @@ func (d *DirStats) sequence(f *liveFlow, h *dirHot, dir Direction, now int64, p 
 		return
 	case diff > 0: // jumped ahead: the bytes in between are missing here
 		d.SeqGaps++
-		f.holes[dir] = seqHole{at: h.nextSeq, time: now}
+		f.holeAt[dir], f.holeTime[dir] = h.nextSeq, now
 		h.nextSeq = end
 	case diff == 0:
 		h.nextSeq = end
 	case diff == -1 && seglen <= 1 && p.Flags&(decode.FlagFIN|decode.FlagSYN) == 0:
 		d.KeepAlives++ // RFC 9293 3.8.4: one byte (or none) just below the window edge
-	case int32(p.Seq-f.holes[dir].at) >= 0 && time.Duration(now-f.holes[dir].time) < max(reorderWindow, f.RTT):
+	case int32(p.Seq-f.holeAt[dir]) >= 0 && time.Duration(now-f.holeTime[dir]) < max(reorderWindow, f.RTT):
 		d.OutOfOrder++
 		if int32(end-h.nextSeq) > 0 {
 			h.nextSeq = end

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -201,6 +202,46 @@ func TestEndedFlowsKeepTheirOwnSummary(t *testing.T) {
 				sni = f.TLS.SNI
 			}
 			t.Fatalf("flow %d: client %v, %d packets (want %d), SNI %q, state %s, history %q", i, f.Client, f.Packets(), want, sni, f.ConnState(), f.History())
+		}
+	}
+}
+
+// TestExpiryHeapPositions: after any mix of pushes, removals and moves, the
+// expiry heap is ordered and every flow knows where its entry is, since a
+// flow's removal and its expiry's moves go by that position.
+func TestExpiryHeapPositions(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var h expiryHeap
+	var in []*liveFlow
+	for step := range 5000 {
+		switch op := rng.IntN(4); {
+		case op <= 1 || len(in) == 0:
+			f := &liveFlow{}
+			h.push(expiry{at: rng.Int64N(1000), f: f})
+			in = append(in, f)
+		case op == 2:
+			j := rng.IntN(len(in))
+			h.remove(int(in[j].exp) - 1)
+			if in[j].exp != 0 {
+				t.Fatalf("step %d: a removed flow still has position %d", step, in[j].exp)
+			}
+			in = slices.Delete(in, j, j+1)
+		default:
+			i := int(in[rng.IntN(len(in))].exp) - 1
+			h[i].at = rng.Int64N(1000)
+			h.down(i)
+			h.up(i)
+		}
+		if len(h) != len(in) {
+			t.Fatalf("step %d: %d entries for %d flows", step, len(h), len(in))
+		}
+		for i, e := range h {
+			if int(e.f.exp) != i+1 {
+				t.Fatalf("step %d: entry %d's flow says %d", step, i, e.f.exp)
+			}
+			if i > 0 && e.at < h[(i-1)/2].at {
+				t.Fatalf("step %d: entry %d (%d) is earlier than its parent (%d)", step, i, e.at, h[(i-1)/2].at)
+			}
 		}
 	}
 }

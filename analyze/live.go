@@ -15,11 +15,10 @@ type liveFlow struct {
 	clientB  bool  // the client is the key's second endpoint
 	closed   bool
 	appOff   bool // nothing more for the application layer: not read per packet from app
-	// lettersLen counts the letters in letters; gen counts the flows this
-	// liveFlow has held, so that an expiry scheduled for an earlier one
-	// is told apart (expiry.gen).
+	// lettersLen counts the letters in letters; exp is 1 + the position
+	// of the flow's entry in the table's expiry heap, 0 when it has none.
 	lettersLen uint8
-	gen        uint32
+	exp        int32
 	hot        [2]dirHot
 	app        *appState // parsing state while the flow is live
 
@@ -30,15 +29,13 @@ type liveFlow struct {
 	letters     [16]byte
 	lettersMore []byte
 	hcount      [2][2]uint32 // retransmission and zero-window counts for Zeek's repeated letters
-	holes       [2]seqHole
-}
-
-// seqHole is the newest gap in one direction's sequence space: where it
-// starts and when it opened (Unix nanoseconds), to tell a segment that
-// fills it soon after (out of order) from a retransmission.
-type seqHole struct {
-	at   uint32
-	time int64
+	// holeAt and holeTime are the newest gap in each direction's sequence
+	// space: where it starts and when it opened (Unix nanoseconds), to
+	// tell a segment that fills it soon after (out of order) from a
+	// retransmission. Two arrays rather than one of pairs: the pairs'
+	// padding took a liveFlow past the allocator's 768-byte class.
+	holeAt   [2]uint32
+	holeTime [2]int64
 }
 
 // summary copies the live state into the summary and returns the summary
@@ -62,8 +59,7 @@ func (f *liveFlow) summary(sh *appShared) *Flow {
 
 // reset clears f for the next flow, keeping its history buffer.
 func (f *liveFlow) reset() {
-	more, gen := f.lettersMore[:0], f.gen+1
-	*f = liveFlow{lettersMore: more, gen: gen}
+	*f = liveFlow{lettersMore: f.lettersMore[:0]}
 }
 
 // maxFreeFlows bounds the liveFlows kept for reuse: past the flows open at

@@ -10,7 +10,8 @@ import (
 // Flow, every TLS flow a TLSInfo, and a field added past a class boundary
 // costs the next class for each of them (a Flow of 513 bytes takes 576).
 // The state of reading a flow (liveFlow) exists only for the flows open at
-// once and is reused.
+// once and is reused; at 769 bytes it would take the 896-byte class, 2.8 MB
+// more for the 22,000 flows the benchmark capture holds open at once.
 func TestSummarySizes(t *testing.T) {
 	for _, c := range []struct {
 		name      string
@@ -19,7 +20,7 @@ func TestSummarySizes(t *testing.T) {
 		{"Flow", unsafe.Sizeof(Flow{}), 512},
 		{"TLSInfo", unsafe.Sizeof(TLSInfo{}), 384},
 		{"DirStats", unsafe.Sizeof(DirStats{}), 128},
-		{"liveFlow", unsafe.Sizeof(liveFlow{}), 1016}, // 1,024 with the allocator's header
+		{"liveFlow", unsafe.Sizeof(liveFlow{}), 768},
 	} {
 		if c.size > c.max {
 			t.Errorf("%s is %d bytes, more than the %d it must fit", c.name, c.size, c.max)
