@@ -17,9 +17,10 @@ import (
 // capture of internal/benchgen (QADIAG_BENCH_FLOWS and QADIAG_BENCH_DIR as
 // for analyze's BenchmarkRead; 100000 flows is the full ~10 M-packet
 // capture). Reports packets/s, MB/s, allocs and the peak
-// resident set of the process during the loop.
+// resident set of the process during the loop. Built with the command's
+// profile (-pgo), it measures the code the command runs:
 //
-//	QADIAG_BENCH_FLOWS=100000 QADIAG_BENCH_DIR=/tmp/qadiag-bench go test -run='^$' -bench=BenchmarkAnalyze -cpu=1 -benchtime=3x ./analyze/diagnose/
+//	QADIAG_BENCH_FLOWS=100000 QADIAG_BENCH_DIR=/tmp/qadiag-bench go test -pgo=cmd/qadiag/default.pgo -run='^$' -bench=BenchmarkAnalyze -cpu=1 -benchtime=3x ./analyze/diagnose/
 func BenchmarkAnalyze(b *testing.B) {
 	flows := 3000
 	if s := os.Getenv("QADIAG_BENCH_FLOWS"); s != "" {
