@@ -239,8 +239,8 @@ func TestExpiryHeapPositions(t *testing.T) {
 			if int(e.f.exp) != i+1 {
 				t.Fatalf("step %d: entry %d's flow says %d", step, i, e.f.exp)
 			}
-			if i > 0 && e.at < h[(i-1)/2].at {
-				t.Fatalf("step %d: entry %d (%d) is earlier than its parent (%d)", step, i, e.at, h[(i-1)/2].at)
+			if i > 0 && e.at < h[(i-1)/4].at {
+				t.Fatalf("step %d: entry %d (%d) is earlier than its parent (%d)", step, i, e.at, h[(i-1)/4].at)
 			}
 		}
 	}
