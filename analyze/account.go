@@ -51,9 +51,14 @@ func (f *liveFlow) account(dir Direction, fr *decode.Frame, p *decode.Packet, no
 	}
 	if p.Proto == decode.ProtoTCP {
 		f.tcp(dir, fr, p, now)
-		if rs := f.Resets(); p.Flags&decode.FlagRST != 0 && len(rs) > 0 {
-			if r := &rs[len(rs)-1]; r.Frame == fr.Number {
-				r.PrevTTL, r.PrevIPID, r.HavePrev = prevTTL, prevIPID, hadPrev
+		// The flag first: the resets are in a line of the flow no other
+		// packet reads, and looking at them for every segment missed the
+		// cache on each (90 ms of a run over the benchmark capture).
+		if p.Flags&decode.FlagRST != 0 {
+			if rs := f.Resets(); len(rs) > 0 {
+				if r := &rs[len(rs)-1]; r.Frame == fr.Number {
+					r.PrevTTL, r.PrevIPID, r.HavePrev = prevTTL, prevIPID, hadPrev
+				}
 			}
 		}
 	} else if len(p.Payload) > 0 {
