@@ -25,6 +25,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.STUNSessions, "sessions", 0, "TURN sessions (0: 1.5 % of -flows, negative: none)")
 	fs.IntVar(&cfg.DNSExchanges, "dns", 0, "DNS lookups (0: half of -flows, negative: none)")
 	fs.DurationVar(&cfg.Duration, "duration", benchgen.DefaultDuration, "capture length")
+	settle := fs.Bool("settle", false, "write nothing: settle the existing -o file into the page cache as read from disk")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -34,6 +35,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		fs.Usage()
 		return errors.New("-o is required")
+	}
+	if *settle {
+		return benchgen.Settle(*out)
 	}
 	f, err := os.Create(*out)
 	if err != nil {
