@@ -229,8 +229,7 @@ func TestExpiryHeapPositions(t *testing.T) {
 		default:
 			i := int(in[rng.IntN(len(in))].exp) - 1
 			h[i].at = rng.Int64N(1000)
-			h.down(i)
-			h.up(i)
+			h.fix(i)
 		}
 		if len(h) != len(in) {
 			t.Fatalf("step %d: %d entries for %d flows", step, len(h), len(in))

@@ -281,7 +281,7 @@ func (t *Table) schedule(f *liveFlow) {
 	}
 	if i := int(f.exp) - 1; at < t.expiries[i].at {
 		t.expiries[i].at = at
-		t.expiries.up(i)
+		t.expiries.fix(i)
 	}
 }
 
@@ -300,7 +300,7 @@ func (t *Table) sweep(now int64) {
 			continue
 		}
 		(*h)[0].at = addSat(f.last, int64(limit))
-		h.down(0)
+		h.fix(0)
 	}
 }
 
@@ -341,8 +341,21 @@ func (h *expiryHeap) remove(i int) {
 		return
 	}
 	q[i] = last
+	h.fix(i)
+}
+
+// fix restores the heap's order after the entry at i was put there or had
+// its time changed.
+func (h expiryHeap) fix(i int) {
+	f := h[i].f
 	h.down(i)
-	h.up(int(last.f.exp) - 1)
+	h.up(int(f.exp) - 1)
+}
+
+// place puts e at i and tells its flow.
+func (h expiryHeap) place(i int, e expiry) {
+	h[i] = e
+	e.f.exp = int32(i + 1)
 }
 
 // up moves the entry at i towards the root until its parent is no later.
@@ -353,12 +366,10 @@ func (h expiryHeap) up(i int) {
 		if e.at >= h[p].at {
 			break
 		}
-		h[i] = h[p]
-		h[i].f.exp = int32(i + 1)
+		h.place(i, h[p])
 		i = p
 	}
-	h[i] = e
-	e.f.exp = int32(i + 1)
+	h.place(i, e)
 }
 
 // down moves the entry at i towards the leaves until no child is earlier.
@@ -374,12 +385,10 @@ func (h expiryHeap) down(i int) {
 		if m < 0 {
 			break
 		}
-		h[i] = h[m]
-		h[i].f.exp = int32(i + 1)
+		h.place(i, h[m])
 		i = m
 	}
-	h[i] = e
-	e.f.exp = int32(i + 1)
+	h.place(i, e)
 }
 
 // retire ends a live flow: its summary joins the ended flows and its live

@@ -50,17 +50,26 @@ func indentCompact(dst, src []byte, prefix, indent string) []byte {
 		}
 		switch c {
 		case '"':
-			j := i + 1
-			for j < len(src) && src[j] != '"' {
-				if src[j] == '\\' {
-					j++
-				} else if k := bytes.IndexByte(src[j:], '"'); k > 0 && bytes.IndexByte(src[j:j+k], '\\') < 0 {
-					j += k // no escape before the closing quote: skip to it
-					continue
+			// The closing quote is the next one not escaped, that is not
+			// after an odd run of backslashes. Each run is looked at once,
+			// for the quote that follows it, so a long string costs its
+			// length, escapes or not.
+			j := len(src) - 1
+			for from := i + 1; from < len(src); {
+				k := bytes.IndexByte(src[from:], '"')
+				if k < 0 {
+					break
 				}
-				j++
+				q, esc := from+k, false
+				for p := q - 1; p > i && src[p] == '\\'; p-- {
+					esc = !esc
+				}
+				if !esc {
+					j = q
+					break
+				}
+				from = q + 1
 			}
-			j = min(j, len(src)-1)
 			dst = append(dst, src[i:j+1]...)
 			i = j
 		case '{', '[':

@@ -42,7 +42,10 @@ func TestIndentMatchesEncodingJSON(t *testing.T) {
 		indentBoth(t, c.Bytes())
 	}
 	for _, s := range []string{`{}`, `[]`, `[{},[],{"a":[]}]`, `{"a\"b":"c\\","d":"{[,:]}"}`, `"x"`, `1`, `null`, `{"a":{"b":{"c":[1,2,{"d":"\u003c"}]}}}`,
-		strings.Repeat(`[{"a":`, 20) + `"x\\y"` + strings.Repeat(`}]`, 20)} { // deeper than the ready line starts
+		strings.Repeat(`[{"a":`, 20) + `"x\\y"` + strings.Repeat(`}]`, 20), // deeper than the ready line starts
+		// A long string with its escapes at the end: read once, not once a byte.
+		`{"a":"` + strings.Repeat("x", 1<<20) + `\"y\\\\","b":"\\\""}`,
+	} {
 		indentBoth(t, []byte(s))
 	}
 }

@@ -29,7 +29,7 @@ func (s *qaScan) rstFlow(c *Context, q *QAFlow, f *analyze.Flow) {
 	if f.Proto != decode.ProtoTCP {
 		return
 	}
-	if fd, ok := rstFinding(c, f, q, c.minRTT); ok {
+	if fd, ok := rstFinding(c, f, q); ok {
 		s.rst = append(s.rst, fd)
 	}
 }
@@ -38,7 +38,7 @@ func (s *qaScan) rstFlow(c *Context, q *QAFlow, f *analyze.Flow) {
 // section 5 (Azure NAT Gateway and load balancer, 4 minutes).
 const natIdleMin = 240 * time.Second
 
-func rstFinding(c *Context, f *analyze.Flow, q *QAFlow, minRTT time.Duration) (Finding, bool) {
+func rstFinding(c *Context, f *analyze.Flow, q *QAFlow) (Finding, bool) {
 	srv := &f.Dir[analyze.FromServer]
 	var resets []analyze.Reset
 	for _, r := range f.Resets() {
@@ -63,7 +63,7 @@ func rstFinding(c *Context, f *analyze.Flow, q *QAFlow, minRTT time.Duration) (F
 	var ev []Evidence
 	rtt := f.RTT
 	if rtt == 0 {
-		rtt = minRTT
+		rtt = c.minRTT
 	}
 	// The server's TTL baseline: its SYN-ACK, the first packet from it.
 	base := srv.TTLFirst
@@ -90,10 +90,10 @@ func rstFinding(c *Context, f *analyze.Flow, q *QAFlow, minRTT time.Duration) (F
 			weights = append(weights, Strong)
 		}
 	}
-	if f.DataAfterReset() != 0 && f.DataAfterReset() > first.Frame {
+	if data := f.DataAfterReset(); data > first.Frame {
 		ev = append(ev, Evidence{
-			Text:   fmt.Sprintf("the server sent data in frame %d after the reset in frame %d: a real stack sends nothing after its own reset", f.DataAfterReset(), first.Frame),
-			Frames: []uint64{first.Frame, f.DataAfterReset()}, Filter: AndFrames(flt, first.Frame, f.DataAfterReset()),
+			Text:   fmt.Sprintf("the server sent data in frame %d after the reset in frame %d: a real stack sends nothing after its own reset", data, first.Frame),
+			Frames: []uint64{first.Frame, data}, Filter: AndFrames(flt, first.Frame, data),
 		})
 		weights = append(weights, Strong)
 	}

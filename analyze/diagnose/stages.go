@@ -117,18 +117,8 @@ func reachedFailed(st []Stage) (reached, failed string) {
 }
 
 func uniq(ids []int) []int {
-	// The lists are built in flow order, so a repeat follows its first
-	// occurrence: without a map of tens of thousands of ids.
-	if slices.IsSorted(ids) {
-		return slices.Compact(ids)
-	}
-	out := ids[:0]
-	seen := map[int]bool{}
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
+	// The lists are built in flow order already, so the sort only checks
+	// that; repeats then sit together.
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
