@@ -43,8 +43,8 @@ func mix(a, b uint64) uint64 {
 // values that both carry the ports: multiplying the last word, whose ports
 // sit in its top bits, by a constant left the low bits, which place a flow
 // in the index and the recent cache, following the ports in steps, and with
-// some seeds one client's connections to a few servers shared slots 40% more
-// than random keys would (TestHashSpread).
+// some seeds one client's 20,000 connections to three servers filled 10,500
+// slots where random keys fill 17,200 (TestHashSpread).
 func (x *flowIndex) hash(k *flowKey) uint64 {
 	h := mix(k.a0^x.seed[0], k.a1^x.seed[1])
 	h = mix(h^k.b0, k.b1^x.seed[2])
