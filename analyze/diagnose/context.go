@@ -97,9 +97,7 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 		addrOf[i] = c.byAddr.count(c.byAddr.group(f.Server.Addr()), pos)
 		if f.TLS != nil && f.TLS.SNI != "" {
 			n := nameOf(names, &c.byName, f.TLS.SNI)
-			if g := c.byName.count(n.group, pos); g >= 0 {
-				nameRefs = grow.Append(nameRefs, groupRef{g, pos})
-			}
+			nameRefs = c.byName.countRef(nameRefs, n.group, pos)
 			if f.TLS.ServerFrame != 0 && !f.TLS.InTunnel {
 				m := c.helloWorked[f.Server]
 				if m == nil {
@@ -112,9 +110,7 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 			}
 		}
 		for _, n := range f.Names {
-			if g := c.byName.count(nameOf(names, &c.byName, n.Name).group, pos); g >= 0 {
-				nameRefs = grow.Append(nameRefs, groupRef{g, pos})
-			}
+			nameRefs = c.byName.countRef(nameRefs, nameOf(names, &c.byName, n.Name).group, pos)
 		}
 		if qf, ok := c.classify(f); ok {
 			k, seen := kinds[qf]
@@ -314,6 +310,15 @@ func (g *flowGroups[K]) count(i, pos int32) int32 {
 	s.last = pos
 	s.n++
 	return i
+}
+
+// countRef counts the flow at position pos in group i and appends the
+// membership to refs, unless the flow is in that group already.
+func (g *flowGroups[K]) countRef(refs []groupRef, i, pos int32) []groupRef {
+	if g.count(i, pos) < 0 {
+		return refs
+	}
+	return grow.Append(refs, groupRef{i, pos})
 }
 
 // layout gives each group its place, once every flow is counted.

@@ -25,8 +25,8 @@ type File struct {
 // mapped with 144 of its 840 2 MiB blocks whole and the rest in 4 KiB
 // pages (thp_file_mapped in /proc/vmstat), and mapping it took 220 ms of
 // each BenchmarkAnalyze run; settled again, 822 blocks were mapped whole
-// and mapping took under 20 ms. Settling costs a read of the file from disk (1.3 s for the
-// 1.76 GB capture) once per benchmark, not per run.
+// and mapping took under 20 ms. Settling costs a read of the file from
+// disk (1.3 s for the 1.76 GB capture) once per benchmark, not per run.
 func Cached(dir string, cfg Config) (File, error) {
 	path := filepath.Join(dir, fmt.Sprintf("bench-seed%d-flows%d.%s", cfg.Seed, cfg.Flows, cfg.Format))
 	statsPath := path + ".packets"
