@@ -38,9 +38,8 @@ type liveFlow struct {
 	holeTime [2]int64
 }
 
-// summary copies the live state into the summary and returns the summary
-// in an allocation of its own, sized for what the result keeps.
-func (f *liveFlow) summary(sh *appShared) *Flow {
+// finish copies the live state into the summary.
+func (f *liveFlow) finish(sh *appShared) {
 	for i := range f.Dir {
 		d, h := &f.Dir[i], &f.hot[i]
 		d.Packets, d.Bytes, d.Payload, d.LastFrame = h.packets, h.bytes, h.payload, h.lastFrame
@@ -52,6 +51,11 @@ func (f *liveFlow) summary(sh *appShared) *Flow {
 	f.lastNs = f.last
 	f.finishApp()
 	f.history = sh.historyString(f.letters[:f.lettersLen], f.lettersMore)
+}
+
+// copySummary returns the finished summary in an allocation of its own,
+// sized for what the result keeps.
+func (f *liveFlow) copySummary() *Flow {
 	out := new(Flow)
 	*out = f.Flow
 	return out

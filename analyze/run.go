@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +44,8 @@ type Capture struct {
 	ICMPUnmatched uint64
 	// Untracked counts packets of flows past the flow cap (Table.MaxFlows).
 	Untracked uint64
+	// Folded counts the ordinary flows counted but not kept (Options.KeepFlows).
+	Folded Folded
 	// Damage is why reading stopped before the end of the file, or nil.
 	// Everything before Damage.Frame was analysed.
 	Damage   *decode.Error
@@ -56,6 +59,23 @@ type Result struct {
 	Capture       Capture
 	Flows         []*Flow
 }
+
+// Flow returns the flow numbered id, or nil when there is none or it was
+// folded. Flows are sorted by number, and numbered by position unless
+// flows were folded.
+func (r *Result) Flow(id int) *Flow {
+	if id >= 1 && id <= len(r.Flows) && r.Flows[id-1].ID == id {
+		return r.Flows[id-1]
+	}
+	i, ok := slices.BinarySearchFunc(r.Flows, id, func(f *Flow, id int) int { return cmp.Compare(f.ID, id) })
+	if !ok {
+		return nil
+	}
+	return r.Flows[i]
+}
+
+// FlowCount is the number of flows of the capture, folded ones included.
+func (r *Result) FlowCount() int { return len(r.Flows) + int(r.Capture.Folded.Total()) }
 
 // Read reads a whole capture from r and rebuilds its flows. When the capture
 // is damaged it returns the partial Result with everything read before the
@@ -78,6 +98,13 @@ type Options struct {
 	// have been read (decode.Reader.FileOffset), for a progress display on
 	// another goroutine.
 	Progress *atomic.Int64
+	// KeepFlows, when positive, is how many flows are kept in full before
+	// ordinary ones fold: counted in Capture.Folded instead of kept (see
+	// DefaultKeepFlows). 0 keeps every flow.
+	KeepFlows int
+	// Relevant, when set, names flows that must never fold (the command
+	// passes diagnose.Relevant: Quick Assist's flows).
+	Relevant func(*Flow) bool
 	// OneGoroutine keeps reading and decoding on the caller's goroutine
 	// instead of a second one beside the flow table (see pipeline): for a
 	// caller that already reads several captures at once.
@@ -103,6 +130,7 @@ func ReadWith(ctx context.Context, r io.Reader, name string, opts Options) (*Res
 	table, c := cr.table, cr.c
 	table.shared.keyLog = opts.KeyLog
 	table.MaxFlows = opts.MaxFlows
+	table.KeepFlows, table.Relevant = opts.KeepFlows, opts.Relevant
 	cr.progress = opts.Progress
 	if rd.InPlace() && !opts.OneGoroutine && pipelined() {
 		err = cr.pipeline(ctx)
@@ -126,6 +154,10 @@ func ReadWith(ctx context.Context, r io.Reader, name string, opts Options) (*Res
 	slices.Sort(c.LinkTypes)
 	res.Flows = table.Flows()
 	c.Untracked = table.Untracked
+	c.Folded = table.Folded()
+	if w := table.FoldWarning(); w != "" {
+		c.Warnings = append(c.Warnings, w)
+	}
 	if table.Untracked > 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("more than %d flows: %d packets of further flows were counted but not analysed (a SYN flood or a scan?)",
 			table.maxFlows(), table.Untracked))

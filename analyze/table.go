@@ -66,8 +66,8 @@ const (
 )
 
 // Table is the flow table: live flows by key, and the flows already expired.
-// Memory grows with live flows and with the number of flows, never with
-// packets.
+// Memory grows with live flows and with the number of flows kept (past
+// KeepFlows, ordinary flows fold to a count), never with packets.
 type Table struct {
 	live      flowIndex
 	done      []*Flow
@@ -92,6 +92,12 @@ type Table struct {
 	// Untracked counts the packets of flows past the cap.
 	MaxFlows  int
 	Untracked uint64
+	// KeepFlows, when positive, is how many flows are kept in full before
+	// ordinary ones fold (fold.go); Relevant, when set, names flows that
+	// never fold. Set both before the first packet.
+	KeepFlows int
+	Relevant  func(*Flow) bool
+	folded    foldState
 }
 
 // recentFlows is the size of Table.recent, a power of two: 512 KiB. In
@@ -399,7 +405,9 @@ func (t *Table) retire(f *liveFlow) {
 	}
 	t.live.remove(f)
 	t.forget(f)
-	t.done = grow.Append(t.done, f.summary(t.shared))
+	if s := t.end(f); s != nil {
+		t.done = grow.Append(t.done, s)
+	}
 	f.reset()
 	if len(t.free) < maxFreeFlows {
 		t.free = append(t.free, f)
@@ -425,9 +433,23 @@ func (t *Table) Live() int { return t.live.n }
 // the output stable.
 func (t *Table) Flows() []*Flow {
 	all := slices.Grow(t.done, t.live.n)
-	t.live.all(func(f *liveFlow) {
-		all = append(all, f.summary(t.shared))
-	})
+	if t.KeepFlows > 0 {
+		// Flows still open fold in the order they began, whatever the
+		// index's order: which of them fold must not vary between runs.
+		var open []*liveFlow
+		t.live.all(func(f *liveFlow) { open = append(open, f) })
+		slices.SortFunc(open, func(a, b *liveFlow) int { return cmp.Compare(a.FirstFrame, b.FirstFrame) })
+		for _, f := range open {
+			if s := t.end(f); s != nil {
+				all = append(all, s)
+			}
+		}
+	} else {
+		t.live.all(func(f *liveFlow) {
+			f.finish(t.shared)
+			all = append(all, f.copySummary())
+		})
+	}
 	t.live.clear()
 	t.last = nil
 	t.done = nil
@@ -448,8 +470,27 @@ func (t *Table) Flows() []*Flow {
 		f.Names = t.shared.names.lookup(f.Server.Addr(), f.FirstFrame)
 		all[i] = f
 	}
+	if len(t.folded.first) > 0 {
+		t.folded.number(all)
+	}
 	return all
 }
+
+// end finishes the summary of the ended flow f and returns it in an
+// allocation of its own, or nil when the flow folds.
+func (t *Table) end(f *liveFlow) *Flow {
+	f.finish(t.shared)
+	t.folded.keep, t.folded.relevant = t.KeepFlows, t.Relevant
+	if t.folded.fold(&f.Flow, &t.shared.names) {
+		return nil
+	}
+	return f.copySummary()
+}
+
+// Folded counts the flows folded so far; FoldWarning says what folding
+// left out, "" when nothing.
+func (t *Table) Folded() Folded      { return t.folded.n }
+func (t *Table) FoldWarning() string { return t.folded.warning() }
 
 // sortKey is a flow and the first frame Flows sorts by.
 type sortKey struct {

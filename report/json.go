@@ -35,6 +35,7 @@ type jsonCapture struct {
 	Malformed     uint64     `json:"malformed"`
 	Dropped       uint64     `json:"dropped"`
 	Untracked     uint64     `json:"untracked,omitempty"`
+	FoldedFlows   uint64     `json:"folded_flows,omitempty"`
 	Damage        *jsonError `json:"damage"`
 	Warnings      []string   `json:"warnings"`
 }
@@ -102,7 +103,8 @@ func toJSON(r *analyze.Result, withFlows bool) jsonDoc {
 	doc := jsonDoc{SchemaVersion: r.SchemaVersion, Capture: jsonCapture{
 		File: c.File, Format: c.Format, Gzip: c.Gzip, LinkTypes: nonNil(c.LinkTypes), Packets: c.Packets, Bytes: c.Bytes,
 		DurationS: seconds(c.Last.Sub(c.First)), Snaplen: c.Snaplen, SnapTruncated: c.SnapTruncated,
-		Undecoded: c.Undecoded, Malformed: c.Malformed, Dropped: c.Dropped, Untracked: c.Untracked, Warnings: nonNil(c.Warnings),
+		Undecoded: c.Undecoded, Malformed: c.Malformed, Dropped: c.Dropped, Untracked: c.Untracked,
+		FoldedFlows: c.Folded.Total(), Warnings: nonNil(c.Warnings),
 	}}
 	if c.Packets > 0 {
 		first, last := timestamp(c.First), timestamp(c.Last)

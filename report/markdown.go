@@ -141,10 +141,10 @@ func valuesText(vals []diagnose.Value) string {
 func qaFlowsDoc(r *analyze.Result, v *diagnose.Verdict) []docFlow {
 	var out []docFlow
 	for _, q := range v.QuickAssist {
-		if q.ID < 1 || q.ID > len(r.Flows) {
+		f := r.Flow(q.ID)
+		if f == nil {
 			continue
 		}
-		f := r.Flows[q.ID-1]
 		out = append(out, docFlow{ID: itoa(f.ID), Role: q.Role, Via: q.By, Client: f.Client.String(), Server: f.Server.String(),
 			Frames: fmt.Sprintf("%d-%d", f.FirstFrame, f.LastFrame), State: f.ConnState(), History: sanitize(f.History()),
 			RTT: duration(f.RTT), MaxIdle: duration(f.MaxIdle), Detail: appDetail(f)})

@@ -180,9 +180,10 @@ func (p *tlPlan) placeRefs(v *diagnose.Verdict) []int {
 	for i := range p.refs {
 		ref := &p.refs[i]
 		fl := v.Findings[ref.finding-1].Flows
-		known := func(id int) bool { return p.valid(id) && knows(p.r.Flows[id-1], p.events[id], ref.frame) }
+		known := func(id int) bool { f := p.r.Flow(id); return f != nil && knows(f, p.events[id], ref.frame) }
 		spans := func(id int) bool {
-			return p.valid(id) && p.r.Flows[id-1].FirstFrame <= ref.frame && ref.frame <= p.r.Flows[id-1].LastFrame
+			f := p.r.Flow(id)
+			return f != nil && f.FirstFrame <= ref.frame && ref.frame <= f.LastFrame
 		}
 		for _, pick := range []func() int{
 			func() int { return firstOf(fl, known) },
@@ -197,8 +198,6 @@ func (p *tlPlan) placeRefs(v *diagnose.Verdict) []int {
 	}
 	return owners
 }
-
-func (p *tlPlan) valid(id int) bool { return id >= 1 && id <= len(p.r.Flows) }
 
 func firstOf(ids []int, ok func(int) bool) int {
 	for _, id := range ids {
@@ -227,7 +226,7 @@ func (p *tlPlan) chooseLanes(v *diagnose.Verdict, owners []int) {
 	seen := map[int]bool{}
 	var ids []int
 	for _, id := range prio {
-		if seen[id] || !p.valid(id) {
+		if seen[id] || p.r.Flow(id) == nil {
 			continue
 		}
 		seen[id] = true
@@ -239,7 +238,7 @@ func (p *tlPlan) chooseLanes(v *diagnose.Verdict, owners []int) {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		p.lanes = append(p.lanes, p.r.Flows[id-1])
+		p.lanes = append(p.lanes, p.r.Flow(id))
 	}
 	for i := range p.refs {
 		if !seen[p.refs[i].flow] || !slices.Contains(ids, p.refs[i].flow) {
@@ -321,10 +320,10 @@ func b2i(b bool) int64 {
 
 // clampTo keeps an estimated time inside its flow's first and last packet.
 func (p *tlPlan) clampTo(id int, t int64, exact bool) int64 {
-	if exact || !p.valid(id) {
+	f := p.r.Flow(id)
+	if exact || f == nil {
 		return t
 	}
-	f := p.r.Flows[id-1]
 	return min(max(t, f.First().UnixNano()), f.Last().UnixNano())
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/qadiag/qadiag/analyze"
+	"github.com/qadiag/qadiag/analyze/catalog"
 	"github.com/qadiag/qadiag/decode"
 	"github.com/qadiag/qadiag/internal/benchgen"
 	"github.com/qadiag/qadiag/internal/gcfloor"
@@ -43,6 +44,9 @@ func BenchmarkAnalyze(b *testing.B) {
 			}
 			b.SetBytes(c.Size)
 			b.ReportAllocs()
+			// The command's options: ordinary flows past the first
+			// analyze.DefaultKeepFlows fold.
+			opts := analyze.Options{KeepFlows: analyze.DefaultKeepFlows, Relevant: Relevant(catalog.Default())}
 			var v *Verdict
 			var packets uint64
 			benchgen.ResetPeakRSS()
@@ -56,7 +60,7 @@ func BenchmarkAnalyze(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				res, err := analyze.Read(context.Background(), f, c.Path)
+				res, err := analyze.ReadWith(context.Background(), f, c.Path, opts)
 				f.Close()
 				if err != nil {
 					b.Fatal(err)

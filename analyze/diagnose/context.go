@@ -76,7 +76,11 @@ type Context struct {
 // flow's groups, the Quick Assist flows' classifications) is kept in small
 // arrays instead.
 func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
-	c := &Context{Res: res, Cat: cat, Flows: res.Flows, qa: make([]int32, len(res.Flows)+1), qualityFactor: 1,
+	maxID := 0 // flow numbers skip folded flows
+	if n := len(res.Flows); n > 0 {
+		maxID = res.Flows[n-1].ID
+	}
+	c := &Context{Res: res, Cat: cat, Flows: res.Flows, qa: make([]int32, maxID+1), qualityFactor: 1,
 		byAddr: newFlowGroups[netip.Addr](), byName: newFlowGroups[string](),
 		helloWorked: map[netip.AddrPort]map[string]*analyze.Flow{}}
 	// The Quick Assist flows are classified as one of the few distinct
@@ -91,7 +95,9 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 	addrOf := make([]int32, len(res.Flows))
 	nameRefs := make([]groupRef, 0, len(res.Flows)+len(res.Flows)/2)
 	names := map[string]nameRef{} // by the name as the flow has it
-	var q flowCounts
+	// Folded flows are TCP connections that went both ways from their
+	// handshake on (analyze.Folded).
+	q := flowCounts{tcp: int(res.Capture.Folded.TCP)}
 	for i, f := range res.Flows {
 		pos := int32(i)
 		addrOf[i] = c.byAddr.count(c.byAddr.group(f.Server.Addr()), pos)
@@ -167,6 +173,25 @@ func nameOf(m map[string]nameRef, g *flowGroups[string], name string) nameRef {
 	r := nameRef{g.group(nameKey(name)), strings.ToLower(name)}
 	m[name] = r
 	return r
+}
+
+// Relevant returns what analyze.Options.Relevant wants: whether a flow may
+// be Quick Assist's (by its name, the names its server was resolved from,
+// a proxy CONNECT or the catalog's ranges) or is a DNS exchange about a
+// Quick Assist name. Such flows are never folded.
+func Relevant(cat *catalog.Catalog) func(*analyze.Flow) bool {
+	c := &Context{Cat: cat, hosts: map[string]hostResult{}}
+	return func(f *analyze.Flow) bool {
+		if f.DNS != nil {
+			for i := range f.DNS.Queries {
+				if _, ok := c.hostMatch(f.DNS.Queries[i].Name); ok {
+					return true
+				}
+			}
+		}
+		_, ok := c.classify(f)
+		return ok
+	}
 }
 
 func (c *Context) classify(f *analyze.Flow) (QAFlow, bool) {
@@ -409,12 +434,7 @@ func (c *Context) QAFlows() []QAFlow { return c.qaList }
 func (c *Context) Quality() []string { return c.quality }
 
 // FlowByID returns the flow with id, or nil.
-func (c *Context) FlowByID(id int) *analyze.Flow {
-	if id < 1 || id > len(c.Flows) {
-		return nil
-	}
-	return c.Flows[id-1]
-}
+func (c *Context) FlowByID(id int) *analyze.Flow { return c.Res.Flow(id) }
 
 // assessQuality looks for capture problems that make missing packets weak
 // evidence (research/heuristics.md section 12) and lowers every finding's
@@ -477,7 +497,7 @@ func (c *Context) healthyScore() float64 {
 }
 
 func (c *Context) noQAScore() float64 {
-	if len(c.Flows) == 0 {
+	if c.Res.FlowCount() == 0 {
 		return 0.5
 	}
 	return 0.9 * c.qualityFactor

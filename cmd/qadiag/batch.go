@@ -160,7 +160,7 @@ func analyzeForBatch(ctx context.Context, path string, opt *options) batchLine {
 		l.Error, l.code = readErr.Error(), exitUnreadable
 		return l
 	}
-	l.Packets, l.Flows = res.Capture.Packets, len(res.Flows)
+	l.Packets, l.Flows = res.Capture.Packets, res.FlowCount()
 	if readErr != nil {
 		l.Error, l.code = readErr.Error(), exitUnreadable
 		if res.Capture.Packets == 0 {

@@ -35,14 +35,7 @@ func (c *cancelAfter) Deadline() (time.Time, bool) { return time.Time{}, false }
 // prints the report of the frames read so far saying it is partial, names
 // the last frame on stderr, and exits 1.
 func TestInterruptPrintsWhatWasRead(t *testing.T) {
-	var buf bytes.Buffer
-	if _, err := benchgen.Generate(&buf, benchgen.Config{Seed: 5, Flows: 200}); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "c.pcap")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := generated(t, benchgen.Config{Seed: 5, Flows: 200})
 	ctx := &cancelAfter{Context: context.Background()}
 	ctx.n.Store(3) // checked at frame 0, 4096, then 8192: stops there
 	var out, errb bytes.Buffer
@@ -56,4 +49,19 @@ func TestInterruptPrintsWhatWasRead(t *testing.T) {
 	if !strings.Contains(out.String(), "VERDICT") || !strings.Contains(out.String(), "reading was interrupted after frame 8192") {
 		t.Errorf("report of the frames read, with the interruption, missing:\n%s", out.String())
 	}
+}
+
+// generated writes the benchmark generator's capture for cfg to a
+// temporary file and returns its path.
+func generated(t *testing.T, cfg benchgen.Config) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := benchgen.Generate(&buf, cfg); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "generated.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

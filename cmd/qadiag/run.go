@@ -67,6 +67,7 @@ type options struct {
 	evidence   string
 	redact     bool
 	jobs       int
+	keepFlows  int
 	// oneGoroutine: captures are read side by side (batch), so each is
 	// read on one goroutine.
 	oneGoroutine bool
@@ -90,6 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opt.keylogPath, "keylog", "", "decrypt TLS handshakes with the secrets in `FILE` (SSLKEYLOGFILE format) to see TLS 1.3 certificates and alerts")
 	fs.IntVarP(&opt.jobs, "jobs", "j", 0, "batch: analyse `N` captures at once (default: the number of CPUs)")
 	fs.BoolVar(&opt.redact, "redact", false, "pseudonymise client addresses, MACs and names outside the endpoint catalog in every output, for sharing")
+	fs.IntVar(&opt.keepFlows, "keep-flows", analyze.DefaultKeepFlows, "past `N` flows, count ordinary ones (clean handshakes and closes, not Quick Assist's) instead of keeping each; 0 keeps every flow")
 	fs.StringVar(&opt.endpoints, "endpoints", "", "extend the built-in endpoint catalog with `FILE` (JSON, same format)")
 	fs.BoolVar(&opt.replace, "endpoints-replace", false, "with --endpoints: replace the built-in catalog instead of extending it")
 	showVersion := fs.Bool("version", false, "print the version and exit")
@@ -363,7 +365,11 @@ func readCapture(ctx context.Context, path string, opt *options) (*analyze.Resul
 		return nil, err
 	}
 	defer f.Close()
-	ro := analyze.Options{KeyLog: opt.keyLog, OneGoroutine: opt.oneGoroutine}
+	cat := opt.catalog
+	if cat == nil {
+		cat = catalog.Default() // flows: the built-in catalog tells which flows never fold
+	}
+	ro := analyze.Options{KeyLog: opt.keyLog, OneGoroutine: opt.oneGoroutine, KeepFlows: max(opt.keepFlows, 0), Relevant: diagnose.Relevant(cat)}
 	progress := opt.progressTo
 	if progress == nil {
 		return analyze.ReadWith(ctx, f, path, ro)

@@ -52,10 +52,10 @@ func (r *Redactor) learnVerdict(res *analyze.Result, v *diagnose.Verdict) {
 		return
 	}
 	for _, q := range v.QuickAssist {
-		if q.By == diagnose.ByConnect || q.ID < 1 || q.ID > len(res.Flows) {
+		if q.By == diagnose.ByConnect {
 			continue
 		}
-		if f := res.Flows[q.ID-1]; f.ID == q.ID && !viaProxy(f) {
+		if f := res.Flow(q.ID); f != nil && !viaProxy(f) {
 			r.keepAddr(f.Server.Addr())
 		}
 	}
