@@ -13,14 +13,14 @@ func gcPercent() int {
 	return p
 }
 
-// TestSetHandsBackNearTheFloor: below the floor the collector is off with
-// the floor as a soft limit; once a collection finds more than three
-// quarters of the floor live, the default policy is back; restore puts back
-// the rest.
-func TestSetHandsBackNearTheFloor(t *testing.T) {
+// TestSetLimitFollowsTheLiveHeap: below the floor the collector is off
+// with the floor as a soft limit; once a collection finds more than two
+// thirds of the floor live, the limit becomes one and a half times the
+// live heap, the collector still off; restore puts back what Set found.
+func TestSetLimitFollowsTheLiveHeap(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
-	before := gcPercent()
+	before, beforeLimit := gcPercent(), debug.SetMemoryLimit(-1)
 	const floor = 16 << 20
 	restore := Set(floor)
 	if p := gcPercent(); p != -1 {
@@ -30,27 +30,46 @@ func TestSetHandsBackNearTheFloor(t *testing.T) {
 		t.Fatalf("memory limit %d, want the floor %d", l, floor)
 	}
 	live := make([][]byte, 0, 64)
-	for range 13 { // 13 MiB live: more than three quarters of the floor
+	for range 13 { // 13 MiB live: more than two thirds of the floor
 		live = append(live, make([]byte, 1<<20))
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for gcPercent() == -1 {
+	// A collection during the allocations may have found less live; the
+	// one after them finds it all.
+	for debug.SetMemoryLimit(-1) < 13<<20*3/2 {
 		if time.Now().After(deadline) {
-			t.Fatal("the default policy did not come back with 13 MiB live under a 16 MiB floor")
+			t.Fatalf("the limit is %d MiB with 13 MiB live under a 16 MiB floor, want 1.5 times the live heap", debug.SetMemoryLimit(-1)>>20)
 		}
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
 	}
-	if p := gcPercent(); p != before {
-		t.Errorf("GC percent %d after the switch, want %d", p, before)
+	if l := debug.SetMemoryLimit(-1); l > 2*(13<<20) {
+		t.Errorf("memory limit %d MiB with 13 MiB live, want about 1.5 times", l>>20)
 	}
-	if l := debug.SetMemoryLimit(-1); l == floor {
-		t.Errorf("memory limit still the floor after the switch")
+	if p := gcPercent(); p != -1 {
+		t.Errorf("GC percent %d past the floor, want -1 (off)", p)
 	}
 	runtime.KeepAlive(live)
 	restore()
 	if p := gcPercent(); p != before {
 		t.Errorf("GC percent %d after restore, want %d", p, before)
+	}
+	if l := debug.SetMemoryLimit(-1); l != beforeLimit {
+		t.Errorf("memory limit %d after restore, want %d", l, beforeLimit)
+	}
+}
+
+// TestLimitFor: the floor, or one and a half times the live heap.
+func TestLimitFor(t *testing.T) {
+	for _, c := range []struct{ floor, live, want int64 }{
+		{Floor, 0, Floor},
+		{Floor, 100 << 20, Floor},
+		{Floor, 160 << 20, 240 << 20},
+		{Floor, 400 << 20, 600 << 20},
+	} {
+		if got := limitFor(c.floor, c.live); got != c.want {
+			t.Errorf("limitFor(%d MiB, %d MiB) = %d MiB, want %d MiB", c.floor>>20, c.live>>20, got>>20, c.want>>20)
+		}
 	}
 }
 
