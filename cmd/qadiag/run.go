@@ -168,6 +168,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		opt.keyLog = kl
 	}
+	// The catalog also tells which flows never fold (--keep-flows).
+	opt.catalog = catalog.Default()
+	if opt.endpoints != "" {
+		c, err := catalog.LoadFile(opt.endpoints, opt.replace, catalog.Default())
+		if err != nil {
+			fmt.Fprintf(stderr, "qadiag: %v\n", err)
+			return exitUsage
+		}
+		opt.catalog = c
+	}
 	if cmd == "flows" {
 		if len(rest) != 1 {
 			fmt.Fprintf(stderr, "qadiag: %s takes one capture file, got %d\n", cmd, len(rest))
@@ -186,15 +196,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if opt.evidence != "" && len(rest) != 1 || opt.evidence == "-" {
 		fmt.Fprintln(stderr, "qadiag: --evidence takes a file name and one capture file")
 		return exitUsage
-	}
-	opt.catalog = catalog.Default()
-	if opt.endpoints != "" {
-		c, err := catalog.LoadFile(opt.endpoints, opt.replace, catalog.Default())
-		if err != nil {
-			fmt.Fprintf(stderr, "qadiag: %v\n", err)
-			return exitUsage
-		}
-		opt.catalog = c
 	}
 	if cmd == "batch" {
 		if opt.format != "json" && opt.format != "text" || opt.evidence != "" || opt.output != "" {
@@ -365,11 +366,7 @@ func readCapture(ctx context.Context, path string, opt *options) (*analyze.Resul
 		return nil, err
 	}
 	defer f.Close()
-	cat := opt.catalog
-	if cat == nil {
-		cat = catalog.Default() // flows: the built-in catalog tells which flows never fold
-	}
-	ro := analyze.Options{KeyLog: opt.keyLog, OneGoroutine: opt.oneGoroutine, KeepFlows: max(opt.keepFlows, 0), Relevant: diagnose.Relevant(cat)}
+	ro := analyze.Options{KeyLog: opt.keyLog, OneGoroutine: opt.oneGoroutine, KeepFlows: max(opt.keepFlows, 0), Relevant: diagnose.Relevant(opt.catalog)}
 	progress := opt.progressTo
 	if progress == nil {
 		return analyze.ReadWith(ctx, f, path, ro)
