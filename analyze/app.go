@@ -133,6 +133,9 @@ type appShared struct {
 	// clients send the same over and over.
 	sni   tlsmsg.Names
 	lists listCache
+	// offers shares one TLSOffer among the flows whose clients offered
+	// the same (appShared.offer).
+	offers map[offerKey]*TLSOffer
 	// Parsing state of finished flows, for reuse: with thousands of
 	// handshakes a second, allocating it anew kept the garbage collector
 	// busy.
@@ -411,7 +414,7 @@ func (f *liveFlow) finishApp() {
 		a.decideShort()
 	}
 	if a.tls != nil && f.TLS != nil {
-		f.TLS.fill(&a.tls[0], &a.tls[1], a.t.shared.ja4, &a.t.shared.lists)
+		f.TLS.fill(&a.tls[0], &a.tls[1], a.t.shared)
 	}
 	if a.stun != nil {
 		a.stun.finish(f.STUN)

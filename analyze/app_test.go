@@ -163,20 +163,24 @@ var (
 // GREASE values are 0x0a0a, 0x5a5a and 0x8a8a) shows in the summary.
 func wantChromium(frame uint64) TLSInfo {
 	return TLSInfo{
-		SNI: testSNI, ALPN: []string{"h2", "http/1.1"},
-		OfferedVersions: []uint16{0x0304, 0x0303}, // GREASE 0x8a8a left out
-		Ciphers:         16,                       // 15 and a GREASE suite
-		KeyShareGroups:  []uint16{0x5a5a, decodetest.GroupX25519MLKEM768, decodetest.GroupX25519},
-		JA4:             "t13d1516h2_", ECH: true, ClientFrame: frame,
+		SNI: testSNI, ClientFrame: frame, Offer: &TLSOffer{
+			ALPN:            []string{"h2", "http/1.1"},
+			OfferedVersions: []uint16{0x0304, 0x0303}, // GREASE 0x8a8a left out
+			Ciphers:         16,                       // 15 and a GREASE suite
+			KeyShareGroups:  []uint16{0x5a5a, decodetest.GroupX25519MLKEM768, decodetest.GroupX25519},
+			JA4:             "t13d1516h2_", ECH: true,
+		},
 	}
 }
 
 func wantSchannel(frame uint64) TLSInfo {
 	return TLSInfo{
-		SNI: testSNI, ALPN: []string{"h2", "http/1.1"},
-		OfferedVersions: []uint16{0x0304, 0x0303}, Ciphers: 20,
-		KeyShareGroups: []uint16{decodetest.GroupX25519},
-		JA4:            "t13d2012h2_", ClientFrame: frame,
+		SNI: testSNI, ClientFrame: frame, Offer: &TLSOffer{
+			ALPN:            []string{"h2", "http/1.1"},
+			OfferedVersions: []uint16{0x0304, 0x0303}, Ciphers: 20,
+			KeyShareGroups: []uint16{decodetest.GroupX25519},
+			JA4:            "t13d2012h2_",
+		},
 	}
 }
 
@@ -189,10 +193,14 @@ func diffTLS(t *testing.T, want TLSInfo, got *TLSInfo) {
 		t.Fatal("no TLS summary")
 	}
 	g := *got
-	if !strings.HasPrefix(g.JA4, want.JA4) {
-		t.Errorf("JA4 %q, want prefix %q", g.JA4, want.JA4)
+	if !strings.HasPrefix(g.Offered().JA4, want.Offered().JA4) {
+		t.Errorf("JA4 %q, want prefix %q", g.Offered().JA4, want.Offered().JA4)
 	}
-	g.JA4 = want.JA4
+	if g.Offer != nil {
+		o := *g.Offer
+		o.JA4 = want.Offered().JA4
+		g.Offer = &o
+	}
 	if diff := cmp.Diff(want, g, cmpAddrs, cmp.AllowUnexported(TLSInfo{})); diff != "" {
 		t.Errorf("TLS summary (-want +got):\n%s", diff)
 	}
@@ -281,7 +289,7 @@ func TestAppTLS(t *testing.T) {
 			o := decodetest.ClientHelloOpts{CipherSuites: []uint16{0xc02f}, SNI: testSNI, GREASE: true,
 				SupportedGroups: []uint16{decodetest.GroupX25519}}
 			ch := c.add(s.Data(nil, decodetest.ClientToServer, decodetest.ClientHello(o)))
-			return TLSInfo{SNI: testSNI, OfferedVersions: []uint16{0x0303}, Ciphers: 2, JA4: "t12d010300_",
+			return TLSInfo{SNI: testSNI, Offer: &TLSOffer{OfferedVersions: []uint16{0x0303}, Ciphers: 2, JA4: "t12d010300_"},
 				ClientFrame: ch, Records: [2]int32{1, 0}}
 		}},
 		{"TLS 1.3 with HelloRetryRequest", func(t *testing.T, c *capture) TLSInfo {
@@ -301,7 +309,7 @@ func TestAppTLS(t *testing.T) {
 				decodetest.ApplicationData(900))))
 			cf := c.add(s.Data(nil, decodetest.ClientToServer, decodetest.ApplicationData(53)))
 			w := wantSchannel(ch)
-			w.Version, w.Cipher, w.HelloRetry, w.HRRFrame, w.ServerFrame = 0x0304, 0x1301, true, hrr, sh
+			w.Version, w.Cipher, w.HelloRetry, w.detail().HRRFrame, w.ServerFrame = 0x0304, 0x1301, true, hrr, sh
 			w.CCSFrame, w.Records = [2]uint64{ch2, hrr}, [2]int32{4, 4}
 			appData(&w, cf, 53, sh, 900)
 			return w
@@ -321,12 +329,12 @@ func TestAppTLS(t *testing.T) {
 			app := c.add(s.Data(nil, decodetest.ClientToServer, decodetest.ApplicationData(300)))
 			sapp := c.add(s.Data(nil, decodetest.ServerToClient, decodetest.ApplicationData(3000)))
 			w := wantSchannel(ch)
-			w.Version, w.Cipher, w.ServerFrame, w.CertFrame, w.DoneFrame = 0x0303, 0xc02f, sh, sh, done
-			w.Certificates = parsedChain(t, testChain)
+			w.Version, w.Cipher, w.ServerFrame, w.CertFrame, w.detail().DoneFrame = 0x0303, 0xc02f, sh, sh, done
+			w.detail().Certificates = parsedChain(t, testChain)
 			w.CCSFrame, w.Records = [2]uint64{ccs, sccs}, [2]int32{5, 7}
 			appData(&w, app, 300, sapp, 3000)
-			if w.Certificates[0].IssuerCN != "Contoso TLS Inspection CA" {
-				t.Fatalf("chain issuer %q", w.Certificates[0].IssuerCN)
+			if w.Details().Certificates[0].IssuerCN != "Contoso TLS Inspection CA" {
+				t.Fatalf("chain issuer %q", w.Details().Certificates[0].IssuerCN)
 			}
 			return w
 		}},
@@ -340,11 +348,11 @@ func TestAppTLS(t *testing.T) {
 			al := c.add(s.Data(nil, decodetest.ClientToServer, decodetest.Alert(decodetest.AlertFatal, decodetest.AlertUnknownCA)))
 			c.add(s.RST(nil, decodetest.ClientToServer))
 			w := wantSchannel(ch)
-			w.Version, w.Cipher, w.ServerFrame, w.CertFrame, w.DoneFrame = 0x0303, 0xc02f, sh, sh, sh
-			w.Certificates = parsedChain(t, testChain)
+			w.Version, w.Cipher, w.ServerFrame, w.CertFrame, w.detail().DoneFrame = 0x0303, 0xc02f, sh, sh, sh
+			w.detail().Certificates = parsedChain(t, testChain)
 			w.Records = [2]int32{2, 3}
-			w.Alerts = []TLSAlert{{Alert: tlsmsg.Alert{Level: 2, Description: 48, Frame: al}, From: FromClient}}
-			w.AlertRecords = 1
+			w.detail().Alerts = []TLSAlert{{Alert: tlsmsg.Alert{Level: 2, Description: 48, Frame: al}, From: FromClient}}
+			w.detail().AlertRecords = 1
 			return w
 		}},
 		{"server alert handshake_failure", func(t *testing.T, c *capture) TLSInfo {
@@ -355,8 +363,8 @@ func TestAppTLS(t *testing.T) {
 			c.add(s.FIN(nil, decodetest.ServerToClient))
 			w := wantChromium(ch)
 			w.Records = [2]int32{1, 1}
-			w.Alerts = []TLSAlert{{Alert: tlsmsg.Alert{Level: 2, Description: 40, Frame: al}, From: FromServer}}
-			w.AlertRecords = 1
+			w.detail().Alerts = []TLSAlert{{Alert: tlsmsg.Alert{Level: 2, Description: 40, Frame: al}, From: FromServer}}
+			w.detail().AlertRecords = 1
 			return w
 		}},
 		{"TCP Fast Open: the hello on the SYN", func(t *testing.T, c *capture) TLSInfo {
@@ -990,11 +998,11 @@ func TestAppTLSReusedParserState(t *testing.T) {
 			t.Fatalf("client %v: no TLS summary", tc.client)
 		}
 		g, w := *got.TLS, *want.TLS
-		if g.SNI != tc.wantSNI || !slices.Equal(g.ALPN, tc.wantALPN) || len(g.KeyShareGroups) != tc.wantGroups {
-			t.Errorf("client %v: SNI %q ALPN %q groups %v, want %q %q and %d groups", tc.client, g.SNI, g.ALPN, g.KeyShareGroups, tc.wantSNI, tc.wantALPN, tc.wantGroups)
+		if g.SNI != tc.wantSNI || !slices.Equal(g.Offered().ALPN, tc.wantALPN) || len(g.Offered().KeyShareGroups) != tc.wantGroups {
+			t.Errorf("client %v: SNI %q ALPN %q groups %v, want %q %q and %d groups", tc.client, g.SNI, g.Offered().ALPN, g.Offered().KeyShareGroups, tc.wantSNI, tc.wantALPN, tc.wantGroups)
 		}
-		if g.SNI != w.SNI || !slices.Equal(g.ALPN, w.ALPN) || !slices.Equal(g.KeyShareGroups, w.KeyShareGroups) ||
-			!slices.Equal(g.OfferedVersions, w.OfferedVersions) || g.JA4 != w.JA4 || g.Ciphers != w.Ciphers {
+		if g.SNI != w.SNI || !slices.Equal(g.Offered().ALPN, w.Offered().ALPN) || !slices.Equal(g.Offered().KeyShareGroups, w.Offered().KeyShareGroups) ||
+			!slices.Equal(g.Offered().OfferedVersions, w.Offered().OfferedVersions) || g.Offered().JA4 != w.Offered().JA4 || g.Offered().Ciphers != w.Offered().Ciphers {
 			t.Errorf("client %v: after another connection %+v\nalone %+v", tc.client, g, w)
 		}
 	}

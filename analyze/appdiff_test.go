@@ -230,7 +230,7 @@ func (d *appDiff) checkSNI() {
 				d.except(why+" (ClientHello)", 1)
 				continue
 			}
-			if t := f.TLS; a.Malformed && t != nil && t.Malformed != "" && t.ClientFrame == 0 {
+			if t := f.TLS; a.Malformed && t != nil && t.Details().Malformed != "" && t.ClientFrame == 0 {
 				// Both found the ClientHello malformed: tshark still
 				// names it, qadiag keeps only a parsed one and records
 				// the error in TLSInfo.Malformed.
@@ -281,7 +281,7 @@ func (d *appDiff) checkCertificates() {
 			want.Frame, names = a.Number, a.X509Strings
 			for _, der := range a.Certificates {
 				iss, err := derIssuer(der)
-				if t := f.TLS; err != nil && a.Malformed && t != nil && t.Malformed != "" {
+				if t := f.TLS; err != nil && a.Malformed && t != nil && t.Details().Malformed != "" {
 					// Both found the certificate malformed: qadiag
 					// lists only those it parsed.
 					d.except("malformed certificate", 1)
@@ -293,7 +293,7 @@ func (d *appDiff) checkCertificates() {
 		}
 		if f.TLS != nil && f.TLS.CertFrame != 0 {
 			got.Frame = f.TLS.CertFrame
-			for _, c := range f.TLS.Certificates {
+			for _, c := range f.TLS.Details().Certificates {
 				got.Issuers = append(got.Issuers, tlsIssuer{c.Issuer, c.IssuerCN})
 			}
 		}
@@ -378,7 +378,7 @@ func (d *appDiff) checkAlerts() {
 			}
 		}
 		if f.TLS != nil {
-			for _, al := range f.TLS.Alerts {
+			for _, al := range f.TLS.Details().Alerts {
 				s := fmt.Sprintf("frame %d: %d/%d", al.Frame, al.Level, al.Description)
 				if al.Encrypted {
 					s = fmt.Sprintf("frame %d: encrypted", al.Frame)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"unsafe"
 
 	"github.com/qadiag/qadiag/decode/tlsmsg"
 )
@@ -13,16 +14,22 @@ const versionTLS13 = 0x0304
 
 // TLSInfo is what the handshake of a TLS flow showed, from both directions.
 // Frame fields are 1-based capture frames, 0 when not seen.
+//
+// A capture keeps one for each of its TLS flows, so what every flow has
+// lives here and the rest behind two pointers: what the client offered
+// (Offer), the same for every connection of one client program and
+// shared by them, and what few handshakes show (Detail: certificates in
+// clear, alerts, a retry). At 192 bytes it is half the 384 it took with
+// everything inline.
 type TLSInfo struct {
-	SNI  string
-	ALPN []string // offered by the client
-	// OfferedVersions is the client's supported_versions without GREASE,
-	// or its legacy version alone.
-	OfferedVersions []uint16
-	KeyShareGroups  []uint16
-	JA4             string
-	Ciphers         int32 // cipher suites offered
-	ECH             bool
+	SNI string
+	// Offer is what the ClientHello offered, shared with the flows whose
+	// clients offered the same; nil when no ClientHello was seen (Offered
+	// reads it either way).
+	Offer *TLSOffer
+	// Detail holds what most handshakes lack; nil when all of it is
+	// empty (Details reads it either way).
+	Detail *TLSDetail
 
 	// Version and Cipher are what the server selected.
 	Version    uint16
@@ -35,24 +42,39 @@ type TLSInfo struct {
 	// Truncated that the handshake's bytes stopped inside a message.
 	CertsDecrypted bool
 	Truncated      bool
-	ServerALPN     string
 	ClientFrame    uint64
 	ServerFrame    uint64
-	HRRFrame       uint64
 	CertFrame      uint64
-	DoneFrame      uint64 // TLS 1.2 ServerHelloDone
 	// CCSFrame and AppDataFrame are per direction (client, server).
 	CCSFrame     [2]uint64
 	AppDataFrame [2]uint64
 	AppData      [2]int32 // application_data records followed (see tlsFollowRecords)
 	Records      [2]int32
+	// Gaps are the bytes missing from each direction's stream.
+	Gaps [2]int32
 	// firstApp are the first application_data records per direction, each
 	// its frame << 16 | its length (FirstAppData): half the size of
-	// tlsmsg.AppRecord, which pads its 10 bytes to 16. A TLSInfo is kept
-	// for every TLS flow, and at 376 bytes it takes the allocator's
-	// 384-byte class instead of the 480-byte one.
+	// tlsmsg.AppRecord, which pads its 10 bytes to 16.
 	firstApp [2][4]uint64
+}
 
+// TLSOffer is what a ClientHello offered.
+type TLSOffer struct {
+	ALPN []string // offered by the client
+	// OfferedVersions is the client's supported_versions without GREASE,
+	// or its legacy version alone.
+	OfferedVersions []uint16
+	KeyShareGroups  []uint16
+	JA4             string
+	Ciphers         int32 // cipher suites offered
+	ECH             bool
+}
+
+// TLSDetail is what a handshake shows only now and then.
+type TLSDetail struct {
+	ServerALPN   string
+	HRRFrame     uint64
+	DoneFrame    uint64               // TLS 1.2 ServerHelloDone
 	Certificates []tlsmsg.Certificate // the server's chain: in clear (TLS 1.2), or decrypted with a key log
 	// Decrypted counts records opened with the key log; DecryptErrors
 	// counts records the keys did not open.
@@ -60,11 +82,41 @@ type TLSInfo struct {
 	DecryptErrors int32
 	Alerts        []TLSAlert // in frame order
 	AlertRecords  int32
-
-	// Gaps are the bytes missing from each direction's stream.
-	Gaps [2]int32
 	// Malformed is the first structural error in either direction.
 	Malformed string
+}
+
+// noOffer and noDetail are what Offered and Details return for a flow
+// without them: read only.
+var (
+	noOffer  TLSOffer
+	noDetail TLSDetail
+)
+
+// Offered returns what the client offered, empty when no ClientHello was
+// seen. The result is shared: read only.
+func (t *TLSInfo) Offered() *TLSOffer {
+	if t.Offer == nil {
+		return &noOffer
+	}
+	return t.Offer
+}
+
+// Details returns what few handshakes show, empty when none of it was
+// seen. The result may be shared: read only.
+func (t *TLSInfo) Details() *TLSDetail {
+	if t.Detail == nil {
+		return &noDetail
+	}
+	return t.Detail
+}
+
+// detail returns the flow's own TLSDetail, creating it on first use.
+func (t *TLSInfo) detail() *TLSDetail {
+	if t.Detail == nil {
+		t.Detail = new(TLSDetail)
+	}
+	return t.Detail
 }
 
 // FirstAppData are the first application_data records of one direction,
@@ -137,49 +189,92 @@ func (a *appState) tlsData(dir Direction, b []byte, frame uint64) {
 }
 
 // fill builds the summary from the two directions' streams.
-func (t *TLSInfo) fill(cs, ss *tlsmsg.Stream, ja4 *ja4Cache, lists *listCache) {
+func (t *TLSInfo) fill(cs, ss *tlsmsg.Stream, sh *appShared) {
 	c, s := cs.Summary(), ss.Summary()
 	if ch := c.ClientHello; ch != nil {
-		// The hello's lists are the stream's storage, reused by the next
-		// connection: what the flow keeps comes from the shared lists.
-		t.SNI, t.ALPN, t.JA4, t.ECH = ch.SNI, lists.strings(ch.ALPN), ja4.get(ch), ch.ECH
-		t.Ciphers, t.KeyShareGroups = clamp32(len(ch.CipherSuites)), lists.uint16s(ch.KeyShareGroups, false)
-		t.OfferedVersions = lists.uint16s(ch.SupportedVersions, true)
-		if len(t.OfferedVersions) == 0 {
-			t.OfferedVersions = lists.uint16s([]uint16{ch.LegacyVersion}, false)
-		}
+		t.SNI = ch.SNI
+		t.Offer = sh.offer(ch)
 		t.ClientFrame = c.ClientHelloFrame
 	}
+	var d TLSDetail
 	if sh := s.ServerHello; sh != nil {
-		t.Version, t.Cipher, t.ServerALPN, t.Downgrade = sh.SelectedVersion, sh.CipherSuite, sh.ALPN, sh.DowngradeSentinel
+		t.Version, t.Cipher, d.ServerALPN, t.Downgrade = sh.SelectedVersion, sh.CipherSuite, sh.ALPN, sh.DowngradeSentinel
 		t.ServerFrame = s.ServerHelloFrame
 	}
 	if s.HelloRetryRequest != nil {
-		t.HelloRetry, t.HRRFrame = true, s.HelloRetryRequestFrame
+		t.HelloRetry, d.HRRFrame = true, s.HelloRetryRequestFrame
 		if t.Version == 0 {
 			t.Version = s.HelloRetryRequest.SelectedVersion
 		}
 	}
-	t.Certificates, t.CertFrame, t.DoneFrame = s.Certificates, s.CertificateFrame, s.ServerHelloDoneFrame
+	d.Certificates, t.CertFrame, d.DoneFrame = s.Certificates, s.CertificateFrame, s.ServerHelloDoneFrame
 	t.CertsDecrypted = s.CertificatesDecrypted
 	t.Resumed = t.ServerFrame != 0 && t.Version != 0 && t.Version < versionTLS13 &&
-		t.CertFrame == 0 && s.ChangeCipherSpecFrame != 0 && (t.DoneFrame == 0 || s.ChangeCipherSpecFrame < t.DoneFrame)
-	for d, sum := range [2]*tlsmsg.Summary{&c, &s} {
-		t.CCSFrame[d], t.AppDataFrame[d] = sum.ChangeCipherSpecFrame, sum.FirstAppDataFrame
-		t.AppData[d], t.Records[d], t.Gaps[d] = clamp32(min(sum.AppDataRecords, tlsFollowRecords)), clamp32(sum.Records), clamp32(sum.Gaps)
-		t.setFirstAppData(Direction(d), sum.FirstAppData)
-		t.Decrypted = clamp32(int(t.Decrypted) + sum.Decrypted)
-		t.DecryptErrors = clamp32(int(t.DecryptErrors) + sum.DecryptErrors)
-		t.AlertRecords = clamp32(int(t.AlertRecords) + sum.AlertRecords)
+		t.CertFrame == 0 && s.ChangeCipherSpecFrame != 0 && (d.DoneFrame == 0 || s.ChangeCipherSpecFrame < d.DoneFrame)
+	for dir, sum := range [2]*tlsmsg.Summary{&c, &s} {
+		t.CCSFrame[dir], t.AppDataFrame[dir] = sum.ChangeCipherSpecFrame, sum.FirstAppDataFrame
+		t.AppData[dir], t.Records[dir], t.Gaps[dir] = clamp32(min(sum.AppDataRecords, tlsFollowRecords)), clamp32(sum.Records), clamp32(sum.Gaps)
+		t.setFirstAppData(Direction(dir), sum.FirstAppData)
+		d.Decrypted = clamp32(int(d.Decrypted) + sum.Decrypted)
+		d.DecryptErrors = clamp32(int(d.DecryptErrors) + sum.DecryptErrors)
+		d.AlertRecords = clamp32(int(d.AlertRecords) + sum.AlertRecords)
 		for _, al := range sum.Alerts {
-			t.Alerts = append(t.Alerts, TLSAlert{Alert: al, From: Direction(d)})
+			d.Alerts = append(d.Alerts, TLSAlert{Alert: al, From: Direction(dir)})
 		}
-		if t.Malformed == "" && sum.Malformed != "" {
-			t.Malformed = sum.Malformed
+		if d.Malformed == "" && sum.Malformed != "" {
+			d.Malformed = sum.Malformed
 		}
 		t.Truncated = t.Truncated || sum.Truncated
 	}
-	slices.SortStableFunc(t.Alerts, func(x, y TLSAlert) int { return cmp.Compare(x.Frame, y.Frame) })
+	slices.SortStableFunc(d.Alerts, func(x, y TLSAlert) int { return cmp.Compare(x.Frame, y.Frame) })
+	if !d.empty() {
+		*t.detail() = d
+	}
+}
+
+// empty reports whether d holds nothing.
+func (d *TLSDetail) empty() bool {
+	return d.ServerALPN == "" && d.HRRFrame == 0 && d.DoneFrame == 0 && d.Certificates == nil && d.Decrypted == 0 &&
+		d.DecryptErrors == 0 && d.Alerts == nil && d.AlertRecords == 0 && d.Malformed == ""
+}
+
+// offer returns what the ClientHello offered, the one TLSOffer of the
+// capture for each distinct offer: the lists come from the shared list
+// cache, so an offer's lists are the same slices whenever their contents
+// are, and the slices' places stand for their contents in the key.
+func (sh *appShared) offer(ch *tlsmsg.ClientHello) *TLSOffer {
+	o := TLSOffer{ALPN: sh.lists.strings(ch.ALPN), JA4: sh.ja4.get(ch), ECH: ch.ECH,
+		Ciphers: clamp32(len(ch.CipherSuites)), KeyShareGroups: sh.lists.uint16s(ch.KeyShareGroups, false),
+		OfferedVersions: sh.lists.uint16s(ch.SupportedVersions, true)}
+	if len(o.OfferedVersions) == 0 {
+		o.OfferedVersions = sh.lists.uint16s([]uint16{ch.LegacyVersion}, false)
+	}
+	k := offerKey{unsafe.SliceData(o.ALPN), len(o.ALPN), unsafe.SliceData(o.OfferedVersions), len(o.OfferedVersions),
+		unsafe.SliceData(o.KeyShareGroups), len(o.KeyShareGroups), o.JA4, o.Ciphers, o.ECH}
+	if p, ok := sh.offers[k]; ok {
+		return p
+	}
+	p := &o
+	if len(sh.offers) < maxLists {
+		if sh.offers == nil {
+			sh.offers = map[offerKey]*TLSOffer{}
+		}
+		sh.offers[k] = p
+	}
+	return p
+}
+
+// offerKey identifies a TLSOffer by where its lists are and the rest.
+type offerKey struct {
+	alpn      *string
+	nALPN     int
+	versions  *uint16
+	nVersions int
+	groups    *uint16
+	nGroups   int
+	ja4       string
+	ciphers   int32
+	ech       bool
 }
 
 // ja4Cache remembers JA4 fingerprints by the ClientHello fields JA4 reads:

@@ -152,8 +152,12 @@ func ordinaryTCP(f *Flow) bool {
 		}
 	}
 	t := f.TLS
-	return t != nil && t.ServerFrame != 0 && t.HRRFrame == 0 && !t.HelloRetry && !t.Downgrade && !t.InTunnel &&
-		!t.Truncated && t.Malformed == "" && len(t.Alerts) == 0 && t.AlertRecords == 0 && t.DecryptErrors == 0 &&
+	if t == nil {
+		return false
+	}
+	d := t.Details()
+	return t.ServerFrame != 0 && d.HRRFrame == 0 && !t.HelloRetry && !t.Downgrade && !t.InTunnel &&
+		!t.Truncated && d.Malformed == "" && len(d.Alerts) == 0 && d.AlertRecords == 0 && d.DecryptErrors == 0 &&
 		t.Gaps == [2]int32{}
 }
 

@@ -341,7 +341,7 @@ func splitComparable(data []byte) bool {
 // mapFrames rewrites the frames in a flow's summaries through m.
 func mapFrames(f *Flow, m func(uint64) uint64) {
 	if x := f.TLS; x != nil {
-		for _, p := range []*uint64{&x.ClientFrame, &x.ServerFrame, &x.HRRFrame, &x.CertFrame, &x.DoneFrame,
+		for _, p := range []*uint64{&x.ClientFrame, &x.ServerFrame, &x.Details().HRRFrame, &x.CertFrame, &x.Details().DoneFrame,
 			&x.CCSFrame[0], &x.CCSFrame[1], &x.AppDataFrame[0], &x.AppDataFrame[1]} {
 			*p = m(*p)
 		}
@@ -352,8 +352,8 @@ func mapFrames(f *Flow, m func(uint64) uint64) {
 			}
 			x.setFirstAppData(d, recs)
 		}
-		for i := range x.Alerts {
-			x.Alerts[i].Frame = m(x.Alerts[i].Frame)
+		for i := range x.Details().Alerts {
+			x.Details().Alerts[i].Frame = m(x.Details().Alerts[i].Frame)
 		}
 	}
 	if h := f.HTTP; h != nil {
@@ -464,21 +464,21 @@ func checkTLS(t *testing.T, x *TLSInfo, in func(string, uint64)) {
 	for _, fr := range []struct {
 		what  string
 		frame uint64
-	}{{"ClientHello", x.ClientFrame}, {"ServerHello", x.ServerFrame}, {"HRR", x.HRRFrame}, {"Certificate", x.CertFrame},
-		{"ServerHelloDone", x.DoneFrame}, {"client CCS", x.CCSFrame[0]}, {"server CCS", x.CCSFrame[1]},
+	}{{"ClientHello", x.ClientFrame}, {"ServerHello", x.ServerFrame}, {"HRR", x.Details().HRRFrame}, {"Certificate", x.CertFrame},
+		{"ServerHelloDone", x.Details().DoneFrame}, {"client CCS", x.CCSFrame[0]}, {"server CCS", x.CCSFrame[1]},
 		{"client app data", x.AppDataFrame[0]}, {"server app data", x.AppDataFrame[1]}} {
 		in("TLS "+fr.what, fr.frame)
 	}
-	if x.HelloRetry != (x.HRRFrame != 0) {
-		t.Errorf("HelloRetry %v with HRR frame %d", x.HelloRetry, x.HRRFrame)
+	if x.HelloRetry != (x.Details().HRRFrame != 0) {
+		t.Errorf("HelloRetry %v with HRR frame %d", x.HelloRetry, x.Details().HRRFrame)
 	}
-	if len(x.Alerts) > 2*tlsmsg.MaxAlerts || len(x.Alerts) > int(x.AlertRecords) {
-		t.Errorf("%d alerts kept of %d", len(x.Alerts), x.AlertRecords)
+	if len(x.Details().Alerts) > 2*tlsmsg.MaxAlerts || len(x.Details().Alerts) > int(x.Details().AlertRecords) {
+		t.Errorf("%d alerts kept of %d", len(x.Details().Alerts), x.Details().AlertRecords)
 	}
-	for i, a := range x.Alerts {
+	for i, a := range x.Details().Alerts {
 		in("alert", a.Frame)
-		if i > 0 && a.Frame < x.Alerts[i-1].Frame {
-			t.Errorf("alerts out of frame order: %d after %d", a.Frame, x.Alerts[i-1].Frame)
+		if i > 0 && a.Frame < x.Details().Alerts[i-1].Frame {
+			t.Errorf("alerts out of frame order: %d after %d", a.Frame, x.Details().Alerts[i-1].Frame)
 		}
 	}
 	for d := range 2 {
@@ -492,8 +492,8 @@ func checkTLS(t *testing.T, x *TLSInfo, in func(string, uint64)) {
 			t.Errorf("direction %d: %d application_data records, first in frame %d", d, x.AppData[d], x.AppDataFrame[d])
 		}
 	}
-	if slices.ContainsFunc(x.OfferedVersions, tlsmsg.IsGREASE) {
-		t.Errorf("GREASE among offered versions %x", x.OfferedVersions)
+	if slices.ContainsFunc(x.Offered().OfferedVersions, tlsmsg.IsGREASE) {
+		t.Errorf("GREASE among offered versions %x", x.Offered().OfferedVersions)
 	}
 }
 

@@ -172,7 +172,7 @@ func flowDiff(a, b *Flow) string {
 			TLS: f.TLS != nil, HTTP: f.HTTP != nil, STUN: f.STUN != nil, DNS: f.DNS != nil,
 			Retrans: [2]int32{f.Dir[0].Retransmissions, f.Dir[1].Retransmissions}, Gaps: [2]int32{f.Dir[0].StreamGaps, f.Dir[1].StreamGaps}, MaxIdle: f.MaxIdle}
 		if f.TLS != nil {
-			x.SNI, x.JA4 = f.TLS.SNI, f.TLS.JA4
+			x.SNI, x.JA4 = f.TLS.SNI, f.TLS.Offered().JA4
 		}
 		return x
 	}

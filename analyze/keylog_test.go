@@ -439,16 +439,16 @@ func checkKeylogCase(t *testing.T, dir string, c keylogCase) {
 	if len(warns) > 0 || len(res1.Capture.Warnings) > 0 {
 		t.Errorf("warnings: key log %v, capture %q", warns, res1.Capture.Warnings)
 	}
-	t.Logf("verdict without key log %s (%.2f), with it %s (%.2f); decrypted %d records", v0.Cause, v0.Score, v1.Cause, v1.Score, tls1.Decrypted)
+	t.Logf("verdict without key log %s (%.2f), with it %s (%.2f); decrypted %d records", v0.Cause, v0.Score, v1.Cause, v1.Score, tls1.Details().Decrypted)
 
-	if tls1.Version != c.version || tls1.Decrypted == 0 || tls1.DecryptErrors != 0 {
-		t.Errorf("version %#x decrypted %d errors %d, want %#x, >0, 0", tls1.Version, tls1.Decrypted, tls1.DecryptErrors, c.version)
+	if tls1.Version != c.version || tls1.Details().Decrypted == 0 || tls1.Details().DecryptErrors != 0 {
+		t.Errorf("version %#x decrypted %d errors %d, want %#x, >0, 0", tls1.Version, tls1.Details().Decrypted, tls1.Details().DecryptErrors, c.version)
 	}
 	if c.version == tls.VersionTLS13 {
-		if len(tls0.Certificates) != 0 || tls0.CertsDecrypted || tls0.Decrypted != 0 {
-			t.Errorf("without key log: %d certificates, decrypted %v/%d", len(tls0.Certificates), tls0.CertsDecrypted, tls0.Decrypted)
+		if len(tls0.Details().Certificates) != 0 || tls0.CertsDecrypted || tls0.Details().Decrypted != 0 {
+			t.Errorf("without key log: %d certificates, decrypted %v/%d", len(tls0.Details().Certificates), tls0.CertsDecrypted, tls0.Details().Decrypted)
 		}
-		for _, a := range tls0.Alerts {
+		for _, a := range tls0.Details().Alerts {
 			if !a.Encrypted || a.Decrypted {
 				t.Errorf("without key log: alert %+v, want encrypted only", a)
 			}
@@ -459,10 +459,10 @@ func checkKeylogCase(t *testing.T, dir string, c keylogCase) {
 	} else if tls1.CertsDecrypted {
 		t.Error("CertsDecrypted = true for a TLS 1.2 chain sent in clear")
 	}
-	if len(tls1.Certificates) != 2 {
-		t.Fatalf("%d certificates, want 2", len(tls1.Certificates))
+	if len(tls1.Details().Certificates) != 2 {
+		t.Fatalf("%d certificates, want 2", len(tls1.Details().Certificates))
 	}
-	for i, cert := range tls1.Certificates {
+	for i, cert := range tls1.Details().Certificates {
 		if want := c.chain[i].String(); cert.Subject != want {
 			t.Errorf("certificate %d subject %q, want %q", i, cert.Subject, want)
 		}
@@ -471,7 +471,7 @@ func checkKeylogCase(t *testing.T, dir string, c keylogCase) {
 		}
 	}
 	var badCert bool
-	for _, a := range tls1.Alerts {
+	for _, a := range tls1.Details().Alerts {
 		if a.Encrypted && !a.Decrypted {
 			t.Errorf("alert at frame %d still encrypted with the key log", a.Frame)
 		}
@@ -479,7 +479,7 @@ func checkKeylogCase(t *testing.T, dir string, c keylogCase) {
 	}
 	if c.interception {
 		if !badCert {
-			t.Errorf("no decrypted bad_certificate from the client in %+v", tls1.Alerts)
+			t.Errorf("no decrypted bad_certificate from the client in %+v", tls1.Details().Alerts)
 		}
 		if v1.Cause != diagnose.TLSInterception || v0.Cause == diagnose.TLSInterception {
 			t.Errorf("verdict %s without key log, %s with it; want not %s, then %[3]s", v0.Cause, v1.Cause, diagnose.TLSInterception)
@@ -550,7 +550,7 @@ func checkTshark(t *testing.T, path, keys string, got *analyze.TLSInfo) {
 		t.Fatalf("tshark shows no certificate names in %s", path)
 	}
 	var dn strings.Builder
-	for _, c := range got.Certificates {
+	for _, c := range got.Details().Certificates {
 		dn.WriteString(c.Subject + "\n" + c.Issuer + "\n")
 		for _, v := range []string{c.SubjectCN, c.IssuerCN, c.IssuerOrg} {
 			if !slices.Contains(names, v) {
@@ -587,7 +587,7 @@ func checkTshark(t *testing.T, path, keys string, got *analyze.TLSInfo) {
 		want = append(want, n)
 	}
 	var have []int
-	for _, a := range got.Alerts {
+	for _, a := range got.Details().Alerts {
 		have = append(have, int(a.Description))
 	}
 	if !slices.Equal(have, want) {
@@ -635,8 +635,8 @@ func TestKeyLogMalformed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tl := qaTLS(t, res); !tl.CertsDecrypted || tl.DecryptErrors != 0 {
-		t.Errorf("with bad lines: certs decrypted %v, errors %d", tl.CertsDecrypted, tl.DecryptErrors)
+	if tl := qaTLS(t, res); !tl.CertsDecrypted || tl.Details().DecryptErrors != 0 {
+		t.Errorf("with bad lines: certs decrypted %v, errors %d", tl.CertsDecrypted, tl.Details().DecryptErrors)
 	}
 }
 

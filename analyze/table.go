@@ -105,8 +105,8 @@ type Table struct {
 // entries, 2.86-3.09 s with 16,384 and 2.75 s with 65,536.
 const recentFlows = 65536
 
-// DefaultMaxFlows is the flow cap: a summary of 512 bytes each, 384 more
-// with a TLS handshake, two GB at most; ten times the flows of a
+// DefaultMaxFlows is the flow cap: a summary of 512 bytes each, 192 more
+// with a TLS handshake, 1.4 GB at most; ten times the flows of a
 // 10 M-packet office capture.
 const DefaultMaxFlows = 2_000_000
 

@@ -99,7 +99,7 @@ func hostileCapture(t *testing.T) (*analyze.Result, *diagnose.Verdict) {
 	}
 	v := diagnose.Diagnose(res, catalog.Default().Merge(extra))
 	if len(v.QuickAssist) != 2 || res.Flows[0].TLS == nil || res.Flows[0].TLS.SNI != hostile+hostileZone ||
-		len(res.Flows[0].TLS.Certificates) == 0 || res.Flows[0].TLS.Certificates[0].SubjectCN != hostile {
+		len(res.Flows[0].TLS.Details().Certificates) == 0 || res.Flows[0].TLS.Details().Certificates[0].SubjectCN != hostile {
 		t.Fatalf("the test capture does not carry the hostile names as Quick Assist flows: %d QA flows", len(v.QuickAssist))
 	}
 	return res, v

@@ -102,11 +102,11 @@ func (c *Context) inboundHole(f *analyze.Flow) ([]Evidence, float64, bool) {
 			{Name: "largest_segment", Num: float64(srv.MaxPayload), Unit: "bytes"}, {Name: "client_mss", Num: float64(cl.MSS), Unit: "bytes"}},
 	})
 	if t := f.TLS; t != nil && t.ClientFrame != 0 {
-		tf := nonZero([]uint64{t.ClientFrame, t.DoneFrame})
+		tf := nonZero([]uint64{t.ClientFrame, t.Details().DoneFrame})
 		text := fmt.Sprintf("the ClientHello (frame %d) was answered, but the server's TLS flight is incomplete", t.ClientFrame)
 		switch {
-		case t.ServerFrame == 0 && t.DoneFrame != 0:
-			text += fmt.Sprintf(": its last message (ServerHelloDone, frame %d) arrived without the ServerHello and certificate before it", t.DoneFrame)
+		case t.ServerFrame == 0 && t.Details().DoneFrame != 0:
+			text += fmt.Sprintf(": its last message (ServerHelloDone, frame %d) arrived without the ServerHello and certificate before it", t.Details().DoneFrame)
 		case t.ServerFrame == 0:
 			text += ": no ServerHello arrived"
 		case t.Truncated:
@@ -153,7 +153,7 @@ func (c *Context) outboundHole(f *analyze.Flow) ([]Evidence, float64, bool) {
 	if cl.LargeRetrans >= 3 {
 		w = Strong
 	}
-	if t := f.TLS; t != nil && t.ClientFrame != 0 && t.ServerFrame == 0 && pqKeyShare(t.KeyShareGroups) {
+	if t := f.TLS; t != nil && t.ClientFrame != 0 && t.ServerFrame == 0 && pqKeyShare(t.Offered().KeyShareGroups) {
 		// The oversized ClientHello (section 9 row 5) explains why this
 		// connection, and not the ones before it, met the black hole.
 		weak = true

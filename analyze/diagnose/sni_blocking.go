@@ -105,7 +105,7 @@ func (sf *sniFail) resetMode(flt *lazyFilter) bool {
 	if r == nil {
 		return false
 	}
-	answer := firstNonZero(t.ServerFrame, t.HRRFrame)
+	answer := firstNonZero(t.ServerFrame, t.Details().HRRFrame)
 	if answer != 0 && answer < r.Frame || answer == 0 && f.Dir[analyze.FromServer].Payload > 0 {
 		return false // the server answered first: the reset ended a handshake, it did not refuse the name
 	}
@@ -123,7 +123,7 @@ func (sf *sniFail) resetMode(flt *lazyFilter) bool {
 // unansweredMode: no ServerHello and no reset; what came back instead.
 func (sf *sniFail) unansweredMode(c *Context, flt *lazyFilter) bool {
 	f, t := sf.f, sf.f.TLS
-	if t.ServerFrame != 0 || t.HRRFrame != 0 {
+	if t.ServerFrame != 0 || t.Details().HRRFrame != 0 {
 		return false
 	}
 	srv, cli := &f.Dir[analyze.FromServer], &f.Dir[analyze.FromClient]
@@ -135,9 +135,9 @@ func (sf *sniFail) unansweredMode(c *Context, flt *lazyFilter) bool {
 		return fmt.Sprintf("%s && ip.src == %s", flt, f.Server.Addr())
 	}
 	switch {
-	case srv.Payload > 0 && t.Records[analyze.FromServer] == 0 && t.Malformed != "":
+	case srv.Payload > 0 && t.Records[analyze.FromServer] == 0 && t.Details().Malformed != "":
 		sf.add("not TLS", Strong, Evidence{
-			Text:   fmt.Sprintf("the server side answered the ClientHello (frame %d) with %d bytes that are not TLS (%s): a block page or a filter's reply", ch, srv.Payload, t.Malformed),
+			Text:   fmt.Sprintf("the server side answered the ClientHello (frame %d) with %d bytes that are not TLS (%s): a block page or a filter's reply", ch, srv.Payload, t.Details().Malformed),
 			Frames: []uint64{ch}, Filter: srvFilter() + " && tcp.len > 0",
 		})
 	case sf.alertMode(flt):

@@ -122,7 +122,7 @@ func tlsFailFlow(c *Context, f *analyze.Flow, q *QAFlow) (tlsFail, bool) {
 	tf.weights = append(tf.weights, base)
 	if tf.reason != "" {
 		tf.ev = append(tf.ev, Evidence{Text: tf.reason, Frames: []uint64{f.TLS.ClientFrame}, Filter: AndFrames(flt, f.TLS.ClientFrame),
-			Values: []Value{{Name: "max_offered_version", Num: float64(maxOffered(f.TLS))}, {Name: "cipher_suites", Num: float64(f.TLS.Ciphers)}}})
+			Values: []Value{{Name: "max_offered_version", Num: float64(maxOffered(f.TLS))}, {Name: "cipher_suites", Num: float64(f.TLS.Offered().Ciphers)}}})
 		tf.weights = append(tf.weights, Medium)
 	}
 	if srv.FINs > 0 || len(f.Resets()) > 0 {
@@ -166,7 +166,7 @@ func tlsFailFinding(c *Context, fs []tlsFail) Finding {
 // before the handshake completed: before its change_cipher_spec and
 // application data (RFC 5246 7.2.2, RFC 8446 6.2).
 func serverFatalAlert(t *analyze.TLSInfo) (analyze.TLSAlert, bool) {
-	for _, al := range t.Alerts {
+	for _, al := range t.Details().Alerts {
 		if al.From != analyze.FromServer || al.Encrypted || al.Level != alertFatal {
 			continue
 		}
@@ -195,7 +195,7 @@ func ttlConsistent(f *analyze.Flow) bool {
 // maxOffered is the highest TLS version the ClientHello offered.
 func maxOffered(t *analyze.TLSInfo) uint16 {
 	var v uint16
-	for _, o := range t.OfferedVersions {
+	for _, o := range t.Offered().OfferedVersions {
 		if o <= versionTLS13 || o>>8 == 0x7f { // drafts count as TLS 1.3
 			v = max(v, min(o, versionTLS13))
 		}
@@ -220,7 +220,7 @@ func helloExplains(t *analyze.TLSInfo, desc uint8) string {
 		}
 	case alertHandshakeFailure, alertInsufficientSecurity:
 		if top < versionTLS13 {
-			return fmt.Sprintf("the ClientHello offered no TLS 1.3, only %s with %d cipher suites: the server found no suite or group in common", tlsmsg.VersionName(top), t.Ciphers)
+			return fmt.Sprintf("the ClientHello offered no TLS 1.3, only %s with %d cipher suites: the server found no suite or group in common", tlsmsg.VersionName(top), t.Offered().Ciphers)
 		}
 	}
 	return ""

@@ -108,15 +108,15 @@ func tunnelProduct(f *analyze.Flow) *inspectionProduct {
 // 2011"), and a proxy that copies Microsoft's names is caught by the
 // client's alert or the timing, not by the name.
 func foreignIssuer(c *Context, t *analyze.TLSInfo) (tlsmsg.Certificate, *inspectionProduct, bool) {
-	if len(t.Certificates) == 0 {
+	if len(t.Details().Certificates) == 0 {
 		return tlsmsg.Certificate{}, nil, false
 	}
-	leaf := t.Certificates[0]
+	leaf := t.Details().Certificates[0]
 	if c.Cat.IsMicrosoftIssuer(leaf.IssuerCN, leaf.IssuerOrg) ||
 		strings.EqualFold(strings.TrimSpace(leaf.IssuerOrg), "Microsoft Corporation") && strings.HasPrefix(leaf.IssuerCN, "Microsoft ") {
 		return leaf, nil, false
 	}
-	return leaf, inspectionProductOf(t.Certificates), true
+	return leaf, inspectionProductOf(t.Details().Certificates), true
 }
 
 // detectTLSInterception finds a proxy that terminates Quick Assist's TLS
@@ -169,7 +169,7 @@ type icpt struct {
 func icptFlow(c *Context, f *analyze.Flow, q *QAFlow) (icpt, bool) {
 	t := f.TLS
 	leaf, prod, foreign := foreignIssuer(c, t)
-	if len(t.Certificates) > 0 && !foreign {
+	if len(t.Details().Certificates) > 0 && !foreign {
 		return icpt{}, false // Microsoft's chain
 	}
 	ic := icpt{f: f, q: q, leaf: leaf, prod: prod, foreign: foreign, established: clientAccepted(t)}
@@ -200,7 +200,7 @@ func icptFlow(c *Context, f *analyze.Flow, q *QAFlow) (icpt, bool) {
 // validated the chain, RFC 5246 7.3), in TLS 1.3 an encrypted record that
 // is not alert-sized (its Finished).
 func clientAccepted(t *analyze.TLSInfo) bool {
-	for _, al := range t.Alerts {
+	for _, al := range t.Details().Alerts {
 		if al.From == analyze.FromClient && !al.Encrypted && al.Level == alertFatal {
 			return false
 		}
@@ -254,7 +254,7 @@ func (ic *icpt) issuerSignal(flt *lazyFilter) bool {
 func (ic *icpt) alertSignal(flt *lazyFilter) bool {
 	t := ic.f.TLS
 	after := max(t.CertFrame, t.ServerFrame)
-	for _, al := range t.Alerts {
+	for _, al := range t.Details().Alerts {
 		if al.From != analyze.FromClient || al.Encrypted || al.Level != alertFatal || al.Frame < after {
 			continue
 		}
@@ -292,7 +292,7 @@ func (ic *icpt) tls13AlertSignal(flt *lazyFilter) bool {
 	t := ic.f.TLS
 	first := t.FirstAppData(analyze.FromClient)[0]
 	cli := &ic.f.Dir[analyze.FromClient]
-	if t.Version != versionTLS13 || len(t.Certificates) > 0 || first.Len != tls13AlertLen || t.AppData[analyze.FromClient] != 1 {
+	if t.Version != versionTLS13 || len(t.Details().Certificates) > 0 || first.Len != tls13AlertLen || t.AppData[analyze.FromClient] != 1 {
 		return false
 	}
 	if cli.FINs == 0 && cli.RSTs == 0 {
@@ -392,8 +392,8 @@ func icptRemediation(c *Context, best icpt, hosts string, failed bool) []string 
 	out := []string{rule}
 	if failed && best.foreign {
 		root := best.leaf.IssuerCN
-		if n := len(best.f.TLS.Certificates); n > 1 && best.f.TLS.Certificates[n-1].IssuerCN != "" {
-			root = best.f.TLS.Certificates[n-1].IssuerCN
+		if n := len(best.f.TLS.Details().Certificates); n > 1 && best.f.TLS.Details().Certificates[n-1].IssuerCN != "" {
+			root = best.f.TLS.Details().Certificates[n-1].IssuerCN
 		}
 		out = append(out, fmt.Sprintf("Or deploy the inspection root (%q) to the PCs' Trusted Root Certification Authorities store (GPO or Intune), if inspecting Quick Assist is intended", root))
 	}

@@ -32,8 +32,8 @@ func (r *Redactor) learn(res *analyze.Result) {
 		}
 		if f.TLS != nil {
 			r.tlsPorts[f.Server.Port()] = true // also a proxy's: textual segments there are zeroed
-			for i := range f.TLS.Certificates {
-				r.learnCert(&f.TLS.Certificates[i], keptValues, redacted)
+			for i := range f.TLS.Details().Certificates {
+				r.learnCert(&f.TLS.Details().Certificates[i], keptValues, redacted)
 			}
 		}
 	}

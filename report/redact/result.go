@@ -79,14 +79,18 @@ func (r *Redactor) flow(f *analyze.Flow) *analyze.Flow {
 func (r *Redactor) tls(t *analyze.TLSInfo) *analyze.TLSInfo {
 	nt := *t
 	nt.SNI = r.name(t.SNI)
-	nt.Malformed = r.freeText(t.Malformed)
-	if t.Certificates != nil {
-		nt.Certificates = make([]tlsmsg.Certificate, len(t.Certificates))
-		for i, c := range t.Certificates {
-			nt.Certificates[i] = r.cert(c)
+	if t.Detail != nil {
+		d := *t.Detail
+		d.Malformed = r.freeText(d.Malformed)
+		if d.Certificates != nil {
+			d.Certificates = make([]tlsmsg.Certificate, len(t.Detail.Certificates))
+			for i, c := range t.Detail.Certificates {
+				d.Certificates[i] = r.cert(c)
+			}
 		}
+		d.Alerts = slices.Clone(d.Alerts)
+		nt.Detail = &d
 	}
-	nt.Alerts = slices.Clone(t.Alerts)
 	return &nt
 }
 
