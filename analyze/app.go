@@ -141,9 +141,9 @@ type appShared struct {
 	// busy.
 	freeTLS []*[2]tlsmsg.Stream
 	freeApp []*appState
-	// histories shares the history strings of finished flows (an
-	// interner like sni, though they are not names).
-	histories tlsmsg.Names
+	// histories shares the history strings of finished flows: a flow
+	// keeps a pointer to one (historyString).
+	histories map[string]*string
 }
 
 const maxFree = 4096

@@ -871,7 +871,7 @@ func TestAppDNS(t *testing.T) {
 				return
 			}
 			tf := flowTo(t, res, testServer)
-			if diff := cmp.Diff(names, tf.Names); diff != "" {
+			if diff := cmp.Diff(names, tf.Names()); diff != "" {
 				t.Errorf("names of the TLS flow (-want +got):\n%s", diff)
 			}
 		})

@@ -125,7 +125,7 @@ func newAppDiff(t *testing.T, path string, counts *appCounts) *appDiff {
 		k := pairOf(a.Proto, a.Src, a.Dst)
 		var flow *Flow
 		for _, f := range flows[k] {
-			if f.FirstFrame <= a.Number && a.Number <= f.LastFrame {
+			if f.FirstFrame() <= a.Number && a.Number <= f.LastFrame() {
 				flow = f
 			}
 		}
@@ -178,7 +178,7 @@ func flowName(f *Flow) string {
 	if f.Proto == decode.ProtoUDP {
 		proto = "udp"
 	}
-	return fmt.Sprintf("flow %d %s %v -> %v (frames %d-%d)", f.ID, proto, f.Client, f.Server, f.FirstFrame, f.LastFrame)
+	return fmt.Sprintf("flow %d %s %v -> %v (frames %d-%d)", f.ID, proto, f.Client, f.Server, f.FirstFrame(), f.LastFrame())
 }
 
 // dirOf is the direction of a tshark frame within its qadiag flow.

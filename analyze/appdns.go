@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"cmp"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -216,6 +217,15 @@ type NameSource struct {
 type nameMap struct {
 	m map[netip.Addr][]NameSource
 	n int
+	// shared holds the lists lookupShared handed out, one per address
+	// and length.
+	shared map[nameSpan]*[]NameSource
+}
+
+// nameSpan is the first n names of an address.
+type nameSpan struct {
+	addr netip.Addr
+	n    int
 }
 
 const (
@@ -251,6 +261,17 @@ func (nm *nameMap) add(addr netip.Addr, name string, frame uint64) {
 
 func compareNameSource(a, b NameSource) int {
 	return cmp.Or(cmp.Compare(a.Frame, b.Frame), cmp.Compare(a.Name, b.Name))
+}
+
+// lookupShared is lookup's list, the same one for every flow with the same
+// names; nil when there are none.
+func (nm *nameMap) lookupShared(addr netip.Addr, frame uint64) *[]NameSource {
+	l := nm.lookup(addr, frame)
+	if l == nil {
+		return nil
+	}
+	// At most maxNamesPerAddr lists an address.
+	return share(&nm.shared, nameSpan{addr.Unmap(), len(l)}, l, math.MaxInt)
 }
 
 // lookup returns the names that resolved to addr in answers before frame

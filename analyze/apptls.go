@@ -251,17 +251,7 @@ func (sh *appShared) offer(ch *tlsmsg.ClientHello) *TLSOffer {
 	}
 	k := offerKey{unsafe.SliceData(o.ALPN), len(o.ALPN), unsafe.SliceData(o.OfferedVersions), len(o.OfferedVersions),
 		unsafe.SliceData(o.KeyShareGroups), len(o.KeyShareGroups), o.JA4, o.Ciphers, o.ECH}
-	if p, ok := sh.offers[k]; ok {
-		return p
-	}
-	p := &o
-	if len(sh.offers) < maxLists {
-		if sh.offers == nil {
-			sh.offers = map[offerKey]*TLSOffer{}
-		}
-		sh.offers[k] = p
-	}
-	return p
+	return share(&sh.offers, k, o, maxLists)
 }
 
 // offerKey identifies a TLSOffer by where its lists are and the rest.

@@ -63,8 +63,8 @@ func TestCorpusReads(t *testing.T) {
 				}
 			}
 			for i, f := range res.Flows {
-				if f.ID != i+1 || f.Packets() == 0 || f.FirstFrame > f.LastFrame {
-					t.Errorf("flow %d: id %d packets %d frames %d-%d", i, f.ID, f.Packets(), f.FirstFrame, f.LastFrame)
+				if f.ID != i+1 || f.Packets() == 0 || f.FirstFrame() > f.LastFrame() {
+					t.Errorf("flow %d: id %d packets %d frames %d-%d", i, f.ID, f.Packets(), f.FirstFrame(), f.LastFrame())
 				}
 			}
 		})

@@ -153,30 +153,27 @@ type Flow struct {
 	Client netip.AddrPort
 	Server netip.AddrPort
 
-	FirstFrame, LastFrame uint64
-	// The first and last packets' times, Unix nanoseconds (First, Last):
-	// a time.Time is three times the size, and a capture keeps a summary
-	// for each of its flows.
-	firstNs, lastNs int64
-	Dir             [2]DirStats
+	// Dir are the two directions' counters; the flow's first and last
+	// frames and times are theirs (FirstFrame, First...), not kept twice.
+	Dir [2]DirStats
 
-	history string // Zeek's history letters (History)
+	history *string // Zeek's history letters (History), shared by the flows with the same
 
 	SYNFrame, SYNACKFrame uint64
 	RTT                   time.Duration // SYN to SYN-ACK, seen from the capture point
 	// events holds what few flows have (Resets, ICMP, DataAfterReset),
 	// nil for the rest: one pointer instead of 56 bytes in every flow
-	// keeps a Flow within the allocator's 512-byte class.
+	// keeps a Flow within the allocator's 448-byte class.
 	events *flowEvents
 
 	TLS  *TLSInfo  // also set for TLS inside an HTTP CONNECT tunnel
 	HTTP *HTTPInfo // HTTP/1.x exchanges, proxy CONNECTs among them
 	STUN *STUNInfo
 	DNS  *DNSInfo
-	// Names are the names DNS answers in the capture resolved to the
-	// server's address, with the answering frame (answers before the flow
-	// began when there are any).
-	Names []NameSource
+	// names are the names DNS answers in the capture resolved to the
+	// server's address (Names): one list shared by the flows to that
+	// address that began after the same answers.
+	names *[]NameSource
 }
 
 // flowEvents are a flow's resets and ICMP errors.
@@ -233,10 +230,33 @@ func (f *Flow) DataAfterReset() uint64 {
 	return f.events.dataAfterReset
 }
 
+// Names are the names DNS answers in the capture resolved to the server's
+// address, with the answering frame (answers before the flow began when
+// there are any). The list may be shared: read only.
+func (f *Flow) Names() []NameSource {
+	if f.names == nil {
+		return nil
+	}
+	return *f.names
+}
+
+// SetNames sets the names the server's address was resolved from.
+func (f *Flow) SetNames(ns []NameSource) {
+	f.names = nil
+	if ns != nil {
+		f.names = &ns
+	}
+}
+
 // History is Zeek's connection history string: upper case for the client,
 // lower case for the server (s SYN, h SYN-ACK, a ACK, d data, f FIN, r RST,
 // t retransmission, w zero window, q multi-flag, ^ direction flipped).
-func (f *Flow) History() string { return f.history }
+func (f *Flow) History() string {
+	if f.history == nil {
+		return ""
+	}
+	return *f.history
+}
 
 // Packets counts frames in both directions.
 func (f *Flow) Packets() uint64 { return f.Dir[0].Packets + f.Dir[1].Packets }
@@ -244,14 +264,39 @@ func (f *Flow) Packets() uint64 { return f.Dir[0].Packets + f.Dir[1].Packets }
 // Bytes counts frame bytes in both directions.
 func (f *Flow) Bytes() uint64 { return f.Dir[0].Bytes + f.Dir[1].Bytes }
 
+// FirstFrame is the frame of the flow's first packet.
+func (f *Flow) FirstFrame() uint64 { return f.Dir[f.firstDir()].FirstFrame }
+
+// LastFrame is the frame of the flow's last packet.
+func (f *Flow) LastFrame() uint64 { return max(f.Dir[0].LastFrame, f.Dir[1].LastFrame) }
+
+// firstDir is the direction of the flow's first packet: the one whose
+// first frame comes first, of those that sent any.
+func (f *Flow) firstDir() Direction {
+	a, b := f.Dir[0].FirstFrame, f.Dir[1].FirstFrame
+	if a == 0 || b != 0 && b < a {
+		return 1
+	}
+	return 0
+}
+
 // First is the time of the flow's first packet.
-func (f *Flow) First() time.Time { return unixTime(f.firstNs) }
+func (f *Flow) First() time.Time { return unixTime(f.firstNs()) }
 
 // Last is the time of the flow's last packet.
-func (f *Flow) Last() time.Time { return unixTime(f.lastNs) }
+func (f *Flow) Last() time.Time { return unixTime(f.lastNs()) }
 
 // Duration is the time from the first to the last packet.
-func (f *Flow) Duration() time.Duration { return time.Duration(f.lastNs - f.firstNs) }
+func (f *Flow) Duration() time.Duration { return time.Duration(f.lastNs() - f.firstNs()) }
+
+func (f *Flow) firstNs() int64 { return f.Dir[f.firstDir()].firstNs }
+
+func (f *Flow) lastNs() int64 {
+	if f.Dir[1].LastFrame > f.Dir[0].LastFrame {
+		return f.Dir[1].lastNs
+	}
+	return f.Dir[0].lastNs
+}
 
 // First is the time of the direction's first packet (zero when it sent none).
 func (d *DirStats) First() time.Time { return d.time(d.firstNs) }

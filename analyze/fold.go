@@ -48,6 +48,7 @@ type foldState struct {
 	byAddr   map[netip.Addr]uint8 // kept flows by server address, up to foldPeers
 	byName   map[string]uint8     // kept flows by TLS name, up to foldPeers
 	first    []uint64             // the folded flows' first frames
+	names    []NameSource         // the names a flow asked about has so far
 	n        Folded
 }
 
@@ -67,12 +68,13 @@ func (s *foldState) fold(f *Flow, names *nameMap) bool {
 		if s.relevant != nil {
 			// The names answered for the server so far: a flow is
 			// Quick Assist's by the name it was resolved from, too.
-			f.Names = names.lookup(addr, f.FirstFrame)
+			s.names = names.lookup(addr, f.FirstFrame())
+			f.names = &s.names
 			relevant = s.relevant(f)
-			f.Names = nil
+			f.names = nil
 		}
 		if !relevant {
-			s.first = append(s.first, f.FirstFrame)
+			s.first = append(s.first, f.FirstFrame())
 			if f.Proto == decode.ProtoTCP {
 				s.n.TCP++
 			} else {
@@ -100,7 +102,7 @@ func (s *foldState) number(kept []*Flow) {
 	slices.Sort(s.first)
 	j := 0
 	for i, f := range kept {
-		for j < len(s.first) && s.first[j] < f.FirstFrame {
+		for j < len(s.first) && s.first[j] < f.FirstFrame() {
 			j++
 		}
 		f.ID = i + 1 + j
@@ -144,8 +146,9 @@ func ordinaryTCP(f *Flow) bool {
 	if f.SYNFrame == 0 || f.SYNACKFrame == 0 || f.Dir[FromClient].SYNs != 1 || f.Dir[FromServer].SYNs != 1 {
 		return false
 	}
-	for i := 0; i < len(f.history); i++ {
-		switch f.history[i] {
+	h := f.History()
+	for i := 0; i < len(h); i++ {
+		switch h[i] {
 		case 'S', 'h', 'A', 'D', 'a', 'd', 'F', 'f':
 		default:
 			return false

@@ -379,8 +379,8 @@ func mapFrames(f *Flow, m func(uint64) uint64) {
 			}
 		}
 	}
-	for i := range f.Names {
-		f.Names[i].Frame = m(f.Names[i].Frame)
+	for i := range f.Names() {
+		f.Names()[i].Frame = m(f.Names()[i].Frame)
 	}
 }
 
@@ -397,7 +397,7 @@ func appDump(a, b *Flow, what string) string {
 		case "DNS":
 			return f.DNS
 		case "Names":
-			return f.Names
+			return f.Names()
 		}
 		return f.App()
 	}
@@ -418,7 +418,7 @@ func diffApp(a, b *Flow, tls bool) string {
 		return "STUN"
 	case !reflect.DeepEqual(a.DNS, b.DNS):
 		return "DNS"
-	case !reflect.DeepEqual(a.Names, b.Names):
+	case !reflect.DeepEqual(a.Names(), b.Names()):
 		return "Names"
 	}
 	return ""
@@ -430,14 +430,14 @@ func diffApp(a, b *Flow, tls bool) string {
 func checkFlowApp(t *testing.T, f *Flow, packets uint64) {
 	t.Helper()
 	in := func(what string, frame uint64) {
-		if frame != 0 && (frame < f.FirstFrame || frame > f.LastFrame) {
-			t.Errorf("flow %d (frames %d-%d): %s frame %d outside the flow", f.ID, f.FirstFrame, f.LastFrame, what, frame)
+		if frame != 0 && (frame < f.FirstFrame() || frame > f.LastFrame()) {
+			t.Errorf("flow %d (frames %d-%d): %s frame %d outside the flow", f.ID, f.FirstFrame(), f.LastFrame(), what, frame)
 		}
 	}
-	if len(f.Names) > maxNamesPerAddr {
-		t.Errorf("flow %d: %d names", f.ID, len(f.Names))
+	if len(f.Names()) > maxNamesPerAddr {
+		t.Errorf("flow %d: %d names", f.ID, len(f.Names()))
 	}
-	for _, n := range f.Names {
+	for _, n := range f.Names() {
 		if n.Frame == 0 || n.Frame > packets {
 			t.Errorf("flow %d: name %q from frame %d of %d", f.ID, n.Name, n.Frame, packets)
 		}

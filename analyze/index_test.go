@@ -152,7 +152,7 @@ func TestFlowsLeaveTheRecentCache(t *testing.T) {
 	res := c.read(t)
 	var hist []string
 	for _, f := range res.Flows {
-		hist = append(hist, fmt.Sprintf("%v %d-%d %s", f.Client, f.FirstFrame, f.LastFrame, f.History()))
+		hist = append(hist, fmt.Sprintf("%v %d-%d %s", f.Client, f.FirstFrame(), f.LastFrame(), f.History()))
 	}
 	if len(res.Flows) != 4 {
 		t.Fatalf("flows %q, want 4: the expired one, the data after it, the closed one, the new connection", hist)

@@ -167,8 +167,8 @@ func flowDiff(a, b *Flow) string {
 		Retrans, Gaps, MaxIdle any
 	}
 	v := func(f *Flow) view {
-		x := view{Client: f.Client, Server: f.Server, Packets: f.Packets(), Bytes: f.Bytes(), First: f.FirstFrame, Last: f.LastFrame,
-			History: f.History(), App: f.App(), State: f.ConnState(), Resets: len(f.Resets()), ICMP: int(f.ICMPCount), Names: len(f.Names),
+		x := view{Client: f.Client, Server: f.Server, Packets: f.Packets(), Bytes: f.Bytes(), First: f.FirstFrame(), Last: f.LastFrame(),
+			History: f.History(), App: f.App(), State: f.ConnState(), Resets: len(f.Resets()), ICMP: int(f.ICMPCount), Names: len(f.Names()),
 			TLS: f.TLS != nil, HTTP: f.HTTP != nil, STUN: f.STUN != nil, DNS: f.DNS != nil,
 			Retrans: [2]int32{f.Dir[0].Retransmissions, f.Dir[1].Retransmissions}, Gaps: [2]int32{f.Dir[0].StreamGaps, f.Dir[1].StreamGaps}, MaxIdle: f.MaxIdle}
 		if f.TLS != nil {

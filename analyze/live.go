@@ -47,8 +47,6 @@ func (f *liveFlow) finish(sh *appShared) {
 		d.MaxPayload = int32(h.maxPayload)
 		d.lastNs = h.last
 	}
-	f.LastFrame = max(f.hot[0].lastFrame, f.hot[1].lastFrame)
-	f.lastNs = f.last
 	f.finishApp()
 	f.history = sh.historyString(f.letters[:f.lettersLen], f.lettersMore)
 }
@@ -70,11 +68,37 @@ func (f *liveFlow) reset() {
 // once in a busy office capture, more would only hold memory.
 const maxFreeFlows = 1 << 16
 
-// historyString returns the history letters as a string, the same string
-// for every flow with the same history (a capture has few distinct ones).
-func (sh *appShared) historyString(first, more []byte) string {
+// historyString returns the history letters as a string, the same one for
+// every flow with the same history (a capture has few distinct ones): a
+// pointer to it costs a flow 8 bytes where the string itself took 16.
+func (sh *appShared) historyString(first, more []byte) *string {
 	if len(more) > 0 {
-		return string(first) + string(more)
+		s := string(first) + string(more)
+		return &s
 	}
-	return sh.histories.String(first)
+	if p, ok := sh.histories[string(first)]; ok { // no string made to look
+		return p
+	}
+	s := string(first)
+	return share(&sh.histories, s, s, maxHistories)
 }
+
+// share returns the value m holds for k, or else v, which it keeps in m
+// for k while m holds fewer than limit values: one copy of a value that
+// many flows have, a pointer in each.
+func share[K comparable, V any](m *map[K]*V, k K, v V, limit int) *V {
+	if p, ok := (*m)[k]; ok {
+		return p
+	}
+	p := &v
+	if len(*m) < limit {
+		if *m == nil {
+			*m = map[K]*V{}
+		}
+		(*m)[k] = p
+	}
+	return p
+}
+
+// maxHistories bounds the history strings shared.
+const maxHistories = 4096

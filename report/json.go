@@ -130,7 +130,7 @@ func flowJSON(f *analyze.Flow) jsonFlow { return flowJSONWith(f, nil) }
 func flowJSONWith(f *analyze.Flow, s *jsonScratch) jsonFlow {
 	j := jsonFlow{
 		ID: f.ID, Proto: ProtoName(f.Proto), Client: f.Client.String(), Server: f.Server.String(), ClientBy: f.ClientBy(),
-		FirstFrame: f.FirstFrame, LastFrame: f.LastFrame, First: timestamp(f.First()), Last: timestamp(f.Last()),
+		FirstFrame: f.FirstFrame(), LastFrame: f.LastFrame(), First: timestamp(f.First()), Last: timestamp(f.Last()),
 		DurationS: seconds(f.Duration()), Packets: f.Packets(), Bytes: f.Bytes(), ConnState: f.ConnState(), History: f.History(),
 		RTTMs: millis(f.RTT), MaxIdleS: seconds(f.MaxIdle),
 		ClientToServer: dirJSON(&f.Dir[analyze.FromClient]), ServerToClient: dirJSON(&f.Dir[analyze.FromServer]),

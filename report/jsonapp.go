@@ -206,7 +206,7 @@ func appJSON(j *jsonFlow, f *analyze.Flow, s *jsonScratch) {
 	if s != nil {
 		names = s.names[:0]
 	}
-	for _, n := range f.Names {
+	for _, n := range f.Names() {
 		names = append(names, jsonName{Name: n.Name, Frame: n.Frame})
 	}
 	if len(names) > 0 {

@@ -146,7 +146,7 @@ func qaFlowsDoc(r *analyze.Result, v *diagnose.Verdict) []docFlow {
 			continue
 		}
 		out = append(out, docFlow{ID: itoa(f.ID), Role: q.Role, Via: q.By, Client: f.Client.String(), Server: f.Server.String(),
-			Frames: fmt.Sprintf("%d-%d", f.FirstFrame, f.LastFrame), State: f.ConnState(), History: sanitize(f.History()),
+			Frames: fmt.Sprintf("%d-%d", f.FirstFrame(), f.LastFrame()), State: f.ConnState(), History: sanitize(f.History()),
 			RTT: duration(f.RTT), MaxIdle: duration(f.MaxIdle), Detail: appDetail(f)})
 	}
 	return out

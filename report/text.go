@@ -27,7 +27,7 @@ func FlowsText(w io.Writer, r *analyze.Result) error {
 	for _, f := range r.Flows {
 		row := []string{
 			itoa(f.ID), ProtoName(f.Proto), f.Client.String(), f.Server.String(),
-			fmt.Sprintf("%d-%d", f.FirstFrame, f.LastFrame), u64(f.Packets()), u64(f.Bytes()),
+			fmt.Sprintf("%d-%d", f.FirstFrame(), f.LastFrame()), u64(f.Packets()), u64(f.Bytes()),
 			f.ConnState(), f.History(), duration(f.RTT), duration(f.MaxIdle), f.App(), appDetail(f),
 		}
 		t.Append(row)

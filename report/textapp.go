@@ -22,8 +22,8 @@ func appDetail(f *analyze.Flow) string {
 	case f.TLS != nil && f.TLS.SNI != "":
 		name = f.TLS.SNI
 	case f.HTTP != nil && len(f.HTTP.Exchanges) > 0 && f.HTTP.Exchanges[0].Method == "CONNECT":
-	case len(f.Names) > 0:
-		name = "dns:" + f.Names[0].Name
+	case len(f.Names()) > 0:
+		name = "dns:" + f.Names()[0].Name
 	}
 	if name != "" {
 		parts = append(parts, name)

@@ -153,8 +153,8 @@ func planTimeline(r *analyze.Result, v *diagnose.Verdict) *tlPlan {
 	}
 	frames = slices.Compact(slices.Sorted(slices.Values(frames)))
 	for _, f := range r.Flows {
-		i, _ := slices.BinarySearch(frames, f.FirstFrame)
-		if _, isQA := p.qa(f.ID); isQA || inFinding[f.ID] || (i < len(frames) && frames[i] <= f.LastFrame) {
+		i, _ := slices.BinarySearch(frames, f.FirstFrame())
+		if _, isQA := p.qa(f.ID); isQA || inFinding[f.ID] || (i < len(frames) && frames[i] <= f.LastFrame()) {
 			p.events[f.ID] = flowEvents(f)
 		}
 	}
@@ -183,7 +183,7 @@ func (p *tlPlan) placeRefs(v *diagnose.Verdict) []int {
 		known := func(id int) bool { f := p.r.Flow(id); return f != nil && knows(f, p.events[id], ref.frame) }
 		spans := func(id int) bool {
 			f := p.r.Flow(id)
-			return f != nil && f.FirstFrame <= ref.frame && ref.frame <= f.LastFrame
+			return f != nil && f.FirstFrame() <= ref.frame && ref.frame <= f.LastFrame()
 		}
 		for _, pick := range []func() int{
 			func() int { return firstOf(fl, known) },
@@ -368,8 +368,8 @@ func (p *tlPlan) laneLabel(f *analyze.Flow) (label, host, addrs string) {
 		host = f.TLS.SNI
 	case f.DNS != nil && len(f.DNS.Queries) > 0:
 		host = "dns: " + f.DNS.Queries[0].Name
-	case len(f.Names) > 0:
-		host = f.Names[0].Name
+	case len(f.Names()) > 0:
+		host = f.Names()[0].Name
 	}
 	if rs := []rune(sanitize(host)); len(rs) > tlHostLen {
 		host = string(rs[:tlHostLen-1]) + "…"

@@ -117,8 +117,8 @@ func mulDiv(a, b, c uint64) uint64 {
 // addAnchors gives the clock every frame of f whose time the data model
 // records.
 func addAnchors(c *frameClock, f *analyze.Flow) {
-	c.add(f.FirstFrame, f.First(), false)
-	c.add(f.LastFrame, f.Last(), false)
+	c.add(f.FirstFrame(), f.First(), false)
+	c.add(f.LastFrame(), f.Last(), false)
 	for d := range f.Dir {
 		if ds := &f.Dir[d]; ds.Packets > 0 {
 			c.add(ds.FirstFrame, ds.First(), false)
@@ -310,7 +310,7 @@ func dnsEvents(d *analyze.DNSInfo, add addEvent) {
 // knows reports whether frame is one of f's recorded frames, so that an
 // evidence frame can be drawn on its flow.
 func knows(f *analyze.Flow, ev []tlEvent, frame uint64) bool {
-	if frame == f.FirstFrame || frame == f.LastFrame || frame == f.IdleAfterFrame || frame == f.DataAfterReset() {
+	if frame == f.FirstFrame() || frame == f.LastFrame() || frame == f.IdleAfterFrame || frame == f.DataAfterReset() {
 		return true
 	}
 	for d := range f.Dir {

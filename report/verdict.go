@@ -241,7 +241,7 @@ func flowTable(w io.Writer, r *analyze.Result, v *diagnose.Verdict, all bool) er
 		}
 		n++
 		row := []string{itoa(f.ID), role, by, f.Client.String(), f.Server.String(),
-			fmt.Sprintf("%d-%d", f.FirstFrame, f.LastFrame), f.ConnState(), f.History(), duration(f.RTT), duration(f.MaxIdle), appDetail(f)}
+			fmt.Sprintf("%d-%d", f.FirstFrame(), f.LastFrame()), f.ConnState(), f.History(), duration(f.RTT), duration(f.MaxIdle), appDetail(f)}
 		t.Append(row)
 	}
 	if n == 0 {

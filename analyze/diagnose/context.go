@@ -115,7 +115,7 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 				}
 			}
 		}
-		for _, n := range f.Names {
+		for _, n := range f.Names() {
 			nameRefs = c.byName.countRef(nameRefs, nameOf(names, &c.byName, n.Name).group, pos)
 		}
 		if qf, ok := c.classify(f); ok {
@@ -242,7 +242,7 @@ func (c *Context) classify(f *analyze.Flow) (QAFlow, bool) {
 	// such as x.cloudapp.azure.com matches only a broad Azure entry.
 	var best QAFlow
 	found := false
-	for _, n := range f.Names {
+	for _, n := range f.Names() {
 		if q, ok := host(n.Name, ByDNS); ok && (!found || better(q, best)) {
 			best, found = q, true
 		}

@@ -19,9 +19,11 @@ func TestContextGroupsFlows(t *testing.T) {
 		if sni != "" {
 			f.TLS = &analyze.TLSInfo{SNI: sni}
 		}
+		var ns []analyze.NameSource
 		for _, n := range names {
-			f.Names = append(f.Names, analyze.NameSource{Name: n})
+			ns = append(ns, analyze.NameSource{Name: n})
 		}
+		f.SetNames(ns)
 		return f
 	}
 	flows := []*analyze.Flow{

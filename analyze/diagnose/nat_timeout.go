@@ -306,7 +306,7 @@ func (c *Context) natReconnect(f *analyze.Flow, q *QAFlow, after uint64) (ok, fa
 	cands := append(slices.Clone(c.FlowsTo(f.Server.Addr())), c.FlowsNamed(q.Host)...)
 	slices.SortFunc(cands, func(a, b *analyze.Flow) int { return a.ID - b.ID })
 	for _, n := range slices.Compact(cands) {
-		if n == f || n.Proto != decode.ProtoTCP || n.FirstFrame <= after || n.First().Sub(f.Last()) > natReconnectWindow {
+		if n == f || n.Proto != decode.ProtoTCP || n.FirstFrame() <= after || n.First().Sub(f.Last()) > natReconnectWindow {
 			continue
 		}
 		nq := c.QA(n)
@@ -333,7 +333,7 @@ func natReconnectEvidence(f, n *analyze.Flow) Evidence {
 	}
 	return Evidence{
 		Text: fmt.Sprintf("a new connection from the same client to %s (from frame %d, %s after the old one's last packet) worked at once: the server was up, only the old connection's state was gone",
-			n.Server, n.FirstFrame, max(n.First().Sub(f.Last()), 0).Round(time.Millisecond)),
+			n.Server, n.FirstFrame(), max(n.First().Sub(f.Last()), 0).Round(time.Millisecond)),
 		Frames: frames, Filter: AndFrames(FlowFilter(n), frames...),
 	}
 }

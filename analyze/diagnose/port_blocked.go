@@ -127,7 +127,7 @@ func flowNamed(f *analyze.Flow, host string) bool {
 	if f.TLS != nil && strings.EqualFold(strings.TrimSuffix(f.TLS.SNI, "."), host) {
 		return true
 	}
-	for _, n := range f.Names {
+	for _, n := range f.Names() {
 		if strings.EqualFold(strings.TrimSuffix(n.Name, "."), host) {
 			return true
 		}
@@ -155,7 +155,7 @@ func (c *Context) namedQA(f *analyze.Flow, q *QAFlow) *QAFlow {
 		}
 		return r
 	}
-	for _, n := range f.Names {
+	for _, n := range f.Names() {
 		m, ok := c.Cat.MatchHost(n.Name)
 		if ok && rank(m.Required, m.Broad) > rank(best.Required, best.Broad) {
 			best = QAFlow{ID: q.ID, Host: strings.ToLower(strings.TrimSuffix(n.Name, ".")), Role: m.Role.String(), By: ByDNS,

@@ -70,7 +70,7 @@ func (c *Context) stunMediaTarget(f *analyze.Flow) (string, bool) {
 	if f.Proto == decode.ProtoTCP {
 		proto, media = "tcp", media || port == 443
 	}
-	for _, n := range f.Names {
+	for _, n := range f.Names() {
 		if m, ok := c.Cat.MatchHost(n.Name); ok && (media || m.Role == catalog.RoleMedia && m.HasPort(proto, port)) {
 			return strings.ToLower(strings.TrimSuffix(n.Name, ".")), true
 		}
@@ -257,14 +257,14 @@ func (c *Context) stunInboundUDP() *analyze.Flow {
 // parallel by design and proves nothing (section 4).
 func (c *Context) stunTCPFallback(addrs map[netip.Addr]bool, hosts map[string]bool, after uint64) (ok, failed *analyze.Flow) {
 	for _, f := range c.Flows {
-		if f.Proto != decode.ProtoTCP || f.FirstFrame < after {
+		if f.Proto != decode.ProtoTCP || f.FirstFrame() < after {
 			continue
 		}
 		if p := f.Server.Port(); p != 443 && (p < mediaPortLo || p > mediaPortHi) {
 			continue
 		}
 		match := addrs[f.Server.Addr()]
-		for _, n := range f.Names {
+		for _, n := range f.Names() {
 			match = match || hosts[strings.ToLower(strings.TrimSuffix(n.Name, "."))]
 		}
 		if f.TLS != nil && f.TLS.SNI != "" {

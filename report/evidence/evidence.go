@@ -198,7 +198,7 @@ func (p *plan) resolve(path string) error {
 func owner(flows []*analyze.Flow, n uint64) *analyze.Flow {
 	var best *analyze.Flow
 	for _, f := range flows {
-		if f.FirstFrame <= n && n <= f.LastFrame && (best == nil || f.FirstFrame > best.FirstFrame) {
+		if f.FirstFrame() <= n && n <= f.LastFrame() && (best == nil || f.FirstFrame() > best.FirstFrame()) {
 			best = f
 		}
 	}
@@ -235,7 +235,7 @@ type role struct {
 func handshake(f *analyze.Flow) []role {
 	r := []role{{f.SYNFrame, "TCP SYN"}, {f.SYNACKFrame, "TCP SYN-ACK"}}
 	if f.SYNFrame == 0 && f.SYNACKFrame == 0 {
-		r = append(r, role{f.FirstFrame, "first packet"})
+		r = append(r, role{f.FirstFrame(), "first packet"})
 	}
 	if t := f.TLS; t != nil {
 		r = append(r, role{t.ClientFrame, "TLS ClientHello"}, role{t.ServerFrame, "TLS ServerHello"},

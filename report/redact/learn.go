@@ -85,7 +85,7 @@ func (r *Redactor) keepAddr(a netip.Addr) {
 
 // microsoftServer reports whether a flow's server is named by the catalog.
 func (r *Redactor) microsoftServer(f *analyze.Flow) bool {
-	for _, n := range f.Names {
+	for _, n := range f.Names() {
 		if r.catalogName(n.Name) {
 			return true
 		}

@@ -130,7 +130,7 @@ func wireLabels(res *analyze.Result, names []string) [][]byte {
 		if f.TLS != nil {
 			keep(f.TLS.SNI)
 		}
-		for _, n := range f.Names {
+		for _, n := range f.Names() {
 			keep(n.Name)
 		}
 		if f.DNS != nil {

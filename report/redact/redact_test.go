@@ -78,7 +78,7 @@ func secrets(res *analyze.Result) (addrs []netip.Addr, names []string) {
 		if f.TLS != nil {
 			addName(f.TLS.SNI)
 		}
-		for _, n := range f.Names {
+		for _, n := range f.Names() {
 			addName(n.Name)
 		}
 		if f.DNS != nil {

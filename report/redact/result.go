@@ -55,11 +55,12 @@ func (r *Redactor) flow(f *analyze.Flow) *analyze.Flow {
 		}
 		nf.ReplaceICMP(icmp)
 	}
-	if f.Names != nil {
-		nf.Names = slices.Clone(f.Names)
-		for i := range nf.Names {
-			nf.Names[i].Name = r.name(nf.Names[i].Name)
+	if f.Names() != nil {
+		names := slices.Clone(f.Names())
+		for i := range names {
+			names[i].Name = r.name(names[i].Name)
 		}
+		nf.SetNames(names)
 	}
 	if f.TLS != nil {
 		nf.TLS = r.tls(f.TLS)
