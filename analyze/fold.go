@@ -14,7 +14,7 @@ import (
 // a TLS handshake answered without alert, no reset, ICMP error, idle gap,
 // retransmission or sequence hole; or a DNS exchange answered NOERROR) and
 // that the caller's Relevant does not claim is counted instead of kept:
-// eight bytes instead of about nine hundred. The detectors read such
+// eight bytes instead of about eight hundred. The detectors read such
 // flows only as peers ("another flow to this address worked"), so a flow
 // folds only when foldPeers flows to its server address, and as many
 // with its TLS name, are already kept.
@@ -25,7 +25,7 @@ import (
 // skip the folded flows.
 
 // DefaultKeepFlows is what the command keeps in full before it folds:
-// more flows than a report is read for, and 46 MB of summaries.
+// more flows than a report is read for, and about 40 MB of summaries.
 const DefaultKeepFlows = 50_000
 
 // foldPeers is how many flows to a server address, and with a TLS name,
@@ -48,7 +48,7 @@ type foldState struct {
 	byAddr   map[netip.Addr]uint8 // kept flows by server address, up to foldPeers
 	byName   map[string]uint8     // kept flows by TLS name, up to foldPeers
 	first    []uint64             // the folded flows' first frames
-	names    []NameSource         // the names a flow asked about has so far
+	names    []NameSource         // the names of the judged flow's server so far (fold)
 	n        Folded
 }
 
