@@ -41,7 +41,8 @@ commands:
                       frames that prove it and what to change
   flows CAPTURE       the flow table: every TCP and UDP flow with packets,
                       bytes, Zeek conn_state and history, and what its
-                      TLS, HTTP, STUN or DNS showed (like tshark -z conv)
+                      TLS, HTTP, STUN or DNS showed (like tshark -z conv;
+                      past --keep-flows, ordinary flows are counted)
   batch DIR|GLOB...   many captures in parallel (-j N), one JSON line each
                       (file, verdict, findings, or error), a summary on
                       stderr; .pcap.gz and .pcapng.gz are read directly
