@@ -98,14 +98,14 @@ func (s *foldState) fold(f *Flow, names *nameMap) bool {
 
 // number gives the kept flows, sorted by first frame, the numbers they
 // would have had without folding.
-func (s *foldState) number(kept []*Flow) {
+func (s *foldState) number(kept []sortKey) {
 	slices.Sort(s.first)
 	j := 0
-	for i, f := range kept {
-		for j < len(s.first) && s.first[j] < f.FirstFrame() {
+	for i, k := range kept {
+		for j < len(s.first) && s.first[j] < k.first {
 			j++
 		}
-		f.ID = i + 1 + j
+		k.f.ID = i + 1 + j
 	}
 }
 

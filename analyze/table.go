@@ -467,11 +467,11 @@ func (t *Table) Flows() []*Flow {
 	for i, k := range keys {
 		f := k.f
 		f.ID = i + 1
-		f.names = t.shared.names.lookupShared(f.Server.Addr(), f.FirstFrame())
+		f.names = t.shared.names.lookupShared(f.Server.Addr(), k.first)
 		all[i] = f
 	}
 	if len(t.folded.first) > 0 {
-		t.folded.number(all)
+		t.folded.number(keys)
 	}
 	return all
 }
