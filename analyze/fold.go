@@ -42,20 +42,19 @@ func (f Folded) Total() uint64 { return f.TCP + f.UDP }
 
 // foldState is what the table knows to fold flows.
 type foldState struct {
-	keep     int              // Table.KeepFlows, 0: never fold
-	relevant func(*Flow) bool // never folds the flows it reports
-	kept     int
-	byAddr   map[netip.Addr]uint8 // kept flows by server address, up to foldPeers
-	byName   map[string]uint8     // kept flows by TLS name, up to foldPeers
-	first    []uint64             // the folded flows' first frames
-	names    []NameSource         // the names of the judged flow's server so far (fold)
-	n        Folded
+	kept   int
+	byAddr map[netip.Addr]uint8 // kept flows by server address, up to foldPeers
+	byName map[string]uint8     // kept flows by TLS name, up to foldPeers
+	first  []uint64             // the folded flows' first frames
+	names  []NameSource         // the names of the judged flow's server so far (fold)
+	n      Folded
 }
 
 // fold reports whether the ended flow f is folded, counting it if so, or
-// counts it as kept.
-func (s *foldState) fold(f *Flow, names *nameMap) bool {
-	if s.keep <= 0 {
+// counts it as kept. keep and relevant are Table.KeepFlows and
+// Table.Relevant.
+func (s *foldState) fold(f *Flow, keep int, relevant func(*Flow) bool, names *nameMap) bool {
+	if keep <= 0 {
 		return false
 	}
 	addr := f.Server.Addr()
@@ -63,18 +62,18 @@ func (s *foldState) fold(f *Flow, names *nameMap) bool {
 	if f.TLS != nil {
 		sni = f.TLS.SNI
 	}
-	if s.kept >= s.keep && ordinary(f) && s.byAddr[addr] >= foldPeers && (sni == "" || s.byName[sni] >= foldPeers) {
-		relevant := false
-		if s.relevant != nil {
+	if s.kept >= keep && ordinary(f) && s.byAddr[addr] >= foldPeers && (sni == "" || s.byName[sni] >= foldPeers) {
+		first, claimed := f.FirstFrame(), false
+		if relevant != nil {
 			// The names answered for the server so far: a flow is
 			// Quick Assist's by the name it was resolved from, too.
-			s.names = names.lookup(addr, f.FirstFrame())
+			s.names = names.lookup(addr, first)
 			f.names = &s.names
-			relevant = s.relevant(f)
+			claimed = relevant(f)
 			f.names = nil
 		}
-		if !relevant {
-			s.first = append(s.first, f.FirstFrame())
+		if !claimed {
+			s.first = append(s.first, first)
 			if f.Proto == decode.ProtoTCP {
 				s.n.TCP++
 			} else {
@@ -90,8 +89,10 @@ func (s *foldState) fold(f *Flow, names *nameMap) bool {
 	if n := s.byAddr[addr]; n < foldPeers {
 		s.byAddr[addr] = n + 1
 	}
-	if n := s.byName[sni]; sni != "" && n < foldPeers {
-		s.byName[sni] = n + 1
+	if sni != "" {
+		if n := s.byName[sni]; n < foldPeers {
+			s.byName[sni] = n + 1
+		}
 	}
 	return false
 }
@@ -110,12 +111,12 @@ func (s *foldState) number(kept []sortKey) {
 }
 
 // warning says what folding left out, or "" when nothing was folded.
-func (s *foldState) warning() string {
+func (s *foldState) warning(keep int) string {
 	if s.n.Total() == 0 {
 		return ""
 	}
 	return fmt.Sprintf("%d ordinary flows (%d TCP, %d DNS) past the first %d were counted, not listed: each ended cleanly, is not Quick Assist's and has %d flows to its server listed; flow ids skip them (--keep-flows 0 lists every flow)",
-		s.n.Total(), s.n.TCP, s.n.UDP, s.keep, foldPeers)
+		s.n.Total(), s.n.TCP, s.n.UDP, keep, foldPeers)
 }
 
 // ordinary reports whether an ended flow is one the detectors read only as

@@ -433,22 +433,17 @@ func (t *Table) Live() int { return t.live.n }
 // the output stable.
 func (t *Table) Flows() []*Flow {
 	all := slices.Grow(t.done, t.live.n)
+	open := make([]*liveFlow, 0, t.live.n)
+	t.live.all(func(f *liveFlow) { open = append(open, f) })
 	if t.KeepFlows > 0 {
 		// Flows still open fold in the order they began, whatever the
 		// index's order: which of them fold must not vary between runs.
-		var open []*liveFlow
-		t.live.all(func(f *liveFlow) { open = append(open, f) })
 		slices.SortFunc(open, func(a, b *liveFlow) int { return cmp.Compare(a.FirstFrame(), b.FirstFrame()) })
-		for _, f := range open {
-			if s := t.end(f); s != nil {
-				all = append(all, s)
-			}
+	}
+	for _, f := range open {
+		if s := t.end(f); s != nil {
+			all = append(all, s)
 		}
-	} else {
-		t.live.all(func(f *liveFlow) {
-			f.finish(t.shared)
-			all = append(all, f.copySummary())
-		})
 	}
 	t.live.clear()
 	t.last = nil
@@ -480,8 +475,7 @@ func (t *Table) Flows() []*Flow {
 // allocation of its own, or nil when the flow folds.
 func (t *Table) end(f *liveFlow) *Flow {
 	f.finish(t.shared)
-	t.folded.keep, t.folded.relevant = t.KeepFlows, t.Relevant
-	if t.folded.fold(&f.Flow, &t.shared.names) {
+	if t.folded.fold(&f.Flow, t.KeepFlows, t.Relevant, &t.shared.names) {
 		return nil
 	}
 	return f.copySummary()
@@ -490,7 +484,7 @@ func (t *Table) end(f *liveFlow) *Flow {
 // Folded counts the flows folded so far; FoldWarning says what folding
 // left out, "" when nothing.
 func (t *Table) Folded() Folded      { return t.folded.n }
-func (t *Table) FoldWarning() string { return t.folded.warning() }
+func (t *Table) FoldWarning() string { return t.folded.warning(t.KeepFlows) }
 
 // sortKey is a flow and the first frame Flows sorts by.
 type sortKey struct {

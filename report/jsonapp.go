@@ -298,13 +298,14 @@ func tlsJSON(t *analyze.TLSInfo, s *jsonScratch) *jsonTLS {
 		recs = [2][]jsonRec{s.recs.Client[:0], s.recs.Server[:0]}
 		versions, certs, alerts = s.versions[:0], s.certs[:0], s.alerts[:0]
 	}
-	*j = jsonTLS{SNI: t.SNI, ALPN: t.Offered().ALPN, ServerALPN: t.Details().ServerALPN, JA4: t.Offered().JA4, ECH: t.Offered().ECH, HelloRetry: t.HelloRetry,
+	o, d := t.Offered(), t.Details()
+	*j = jsonTLS{SNI: t.SNI, ALPN: o.ALPN, ServerALPN: d.ServerALPN, JA4: o.JA4, ECH: o.ECH, HelloRetry: t.HelloRetry,
 		Downgrade: t.Downgrade, InTunnel: t.InTunnel, Resumed: t.Resumed, Established: t.Established(),
-		Frames: jsonFrames{ClientHello: t.ClientFrame, HelloRetryRequest: t.Details().HRRFrame, ServerHello: t.ServerFrame,
-			Certificate: t.CertFrame, ServerHelloDone: t.Details().DoneFrame, ClientCCS: t.CCSFrame[0], ServerCCS: t.CCSFrame[1],
+		Frames: jsonFrames{ClientHello: t.ClientFrame, HelloRetryRequest: d.HRRFrame, ServerHello: t.ServerFrame,
+			Certificate: t.CertFrame, ServerHelloDone: d.DoneFrame, ClientCCS: t.CCSFrame[0], ServerCCS: t.CCSFrame[1],
 			ClientAppData: t.AppDataFrame[0], ServerAppData: t.AppDataFrame[1]},
-		AppData: jsonPair{int(t.AppData[0]), int(t.AppData[1])}, Malformed: t.Details().Malformed, Truncated: t.Truncated,
-		DecryptedRecords: int(t.Details().Decrypted), CertificatesDecrypted: t.CertsDecrypted, DecryptErrors: int(t.Details().DecryptErrors)}
+		AppData: jsonPair{int(t.AppData[0]), int(t.AppData[1])}, Malformed: d.Malformed, Truncated: t.Truncated,
+		DecryptedRecords: int(d.Decrypted), CertificatesDecrypted: t.CertsDecrypted, DecryptErrors: int(d.DecryptErrors)}
 	for d := range analyze.Direction(2) {
 		if recs[d] == nil {
 			recs[d] = []jsonRec{} // written as [] when the other side has some
@@ -323,7 +324,7 @@ func tlsJSON(t *analyze.TLSInfo, s *jsonScratch) *jsonTLS {
 			j.FirstAppData = &jsonRecs{Client: recs[0], Server: recs[1]}
 		}
 	}
-	for _, v := range t.Offered().OfferedVersions {
+	for _, v := range o.OfferedVersions {
 		versions = append(versions, tlsmsg.VersionName(v))
 	}
 	if t.Version != 0 {
@@ -332,12 +333,12 @@ func tlsJSON(t *analyze.TLSInfo, s *jsonScratch) *jsonTLS {
 	if t.ServerFrame != 0 {
 		j.Cipher = tlsmsg.CipherSuiteName(t.Cipher)
 	}
-	for _, c := range t.Details().Certificates {
+	for _, c := range d.Certificates {
 		certs = append(certs, jsonCert{Subject: c.Subject, Issuer: c.Issuer, IssuerCN: c.IssuerCN,
 			IssuerOrg: c.IssuerOrg, SANs: c.SANs, NotBefore: timestamp(c.NotBefore), NotAfter: timestamp(c.NotAfter),
 			SelfSigned: c.SelfSigned})
 	}
-	for _, a := range t.Details().Alerts {
+	for _, a := range d.Alerts {
 		ja := jsonAlert{Frame: a.Frame, From: dirName(a.From), Encrypted: a.Encrypted, Decrypted: a.Decrypted}
 		if !a.Encrypted {
 			ja.Level, ja.Description = tlsmsg.AlertLevelName(a.Level), tlsmsg.AlertDescriptionName(a.Description)

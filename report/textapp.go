@@ -44,24 +44,25 @@ func appDetail(f *analyze.Flow) string {
 		}
 	}
 	if t := f.TLS; t != nil {
+		d := t.Details()
 		if t.Version != 0 {
 			v := tlsmsg.VersionName(t.Version)
-			if t.Details().Decrypted > 0 {
+			if d.Decrypted > 0 {
 				v += " (decrypted)" // early in the line: the column is cut at maxDetail
 			}
 			parts = append(parts, v)
 		} else if t.ClientFrame != 0 {
 			parts = append(parts, "no ServerHello")
 		}
-		if n := len(t.Details().Certificates); n > 0 {
-			c := t.Details().Certificates[0]
+		if len(d.Certificates) > 0 {
+			c := d.Certificates[0]
 			issuer := c.IssuerCN
 			if issuer == "" {
 				issuer = c.Issuer
 			}
 			parts = append(parts, "issuer "+issuer)
 		}
-		for _, a := range t.Details().Alerts {
+		for _, a := range d.Alerts {
 			if a.Encrypted {
 				continue
 			}

@@ -256,15 +256,16 @@ type addEvent func(frame uint64, dir analyze.Direction, kind, text string)
 
 func tlsEvents(t *analyze.TLSInfo, add addEvent) {
 	add(t.ClientFrame, analyze.FromClient, evTLS, "ClientHello, SNI "+t.SNI)
-	add(t.Details().HRRFrame, analyze.FromServer, evTLS, "HelloRetryRequest")
+	d := t.Details()
+	add(d.HRRFrame, analyze.FromServer, evTLS, "HelloRetryRequest")
 	add(t.ServerFrame, analyze.FromServer, evTLS, "ServerHello, "+tlsmsg.VersionName(t.Version))
-	if len(t.Details().Certificates) > 0 {
-		c := t.Details().Certificates[0]
+	if len(d.Certificates) > 0 {
+		c := d.Certificates[0]
 		add(t.CertFrame, analyze.FromServer, evTLS, "Certificate for "+c.SubjectCN+" issued by "+c.IssuerCN)
 	}
 	add(t.AppDataFrame[analyze.FromClient], analyze.FromClient, evData, "first application data")
 	add(t.AppDataFrame[analyze.FromServer], analyze.FromServer, evData, "first application data")
-	for _, a := range t.Details().Alerts {
+	for _, a := range d.Alerts {
 		name := "encrypted alert"
 		if !a.Encrypted {
 			name = "alert " + tlsmsg.AlertDescriptionName(a.Description)

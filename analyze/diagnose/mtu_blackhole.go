@@ -102,11 +102,12 @@ func (c *Context) inboundHole(f *analyze.Flow) ([]Evidence, float64, bool) {
 			{Name: "largest_segment", Num: float64(srv.MaxPayload), Unit: "bytes"}, {Name: "client_mss", Num: float64(cl.MSS), Unit: "bytes"}},
 	})
 	if t := f.TLS; t != nil && t.ClientFrame != 0 {
-		tf := nonZero([]uint64{t.ClientFrame, t.Details().DoneFrame})
+		done := t.Details().DoneFrame
+		tf := nonZero([]uint64{t.ClientFrame, done})
 		text := fmt.Sprintf("the ClientHello (frame %d) was answered, but the server's TLS flight is incomplete", t.ClientFrame)
 		switch {
-		case t.ServerFrame == 0 && t.Details().DoneFrame != 0:
-			text += fmt.Sprintf(": its last message (ServerHelloDone, frame %d) arrived without the ServerHello and certificate before it", t.Details().DoneFrame)
+		case t.ServerFrame == 0 && done != 0:
+			text += fmt.Sprintf(": its last message (ServerHelloDone, frame %d) arrived without the ServerHello and certificate before it", done)
 		case t.ServerFrame == 0:
 			text += ": no ServerHello arrived"
 		case t.Truncated:

@@ -108,15 +108,16 @@ func tunnelProduct(f *analyze.Flow) *inspectionProduct {
 // 2011"), and a proxy that copies Microsoft's names is caught by the
 // client's alert or the timing, not by the name.
 func foreignIssuer(c *Context, t *analyze.TLSInfo) (tlsmsg.Certificate, *inspectionProduct, bool) {
-	if len(t.Details().Certificates) == 0 {
+	chain := t.Details().Certificates
+	if len(chain) == 0 {
 		return tlsmsg.Certificate{}, nil, false
 	}
-	leaf := t.Details().Certificates[0]
+	leaf := chain[0]
 	if c.Cat.IsMicrosoftIssuer(leaf.IssuerCN, leaf.IssuerOrg) ||
 		strings.EqualFold(strings.TrimSpace(leaf.IssuerOrg), "Microsoft Corporation") && strings.HasPrefix(leaf.IssuerCN, "Microsoft ") {
 		return leaf, nil, false
 	}
-	return leaf, inspectionProductOf(t.Details().Certificates), true
+	return leaf, inspectionProductOf(chain), true
 }
 
 // detectTLSInterception finds a proxy that terminates Quick Assist's TLS
@@ -392,8 +393,8 @@ func icptRemediation(c *Context, best icpt, hosts string, failed bool) []string 
 	out := []string{rule}
 	if failed && best.foreign {
 		root := best.leaf.IssuerCN
-		if n := len(best.f.TLS.Details().Certificates); n > 1 && best.f.TLS.Details().Certificates[n-1].IssuerCN != "" {
-			root = best.f.TLS.Details().Certificates[n-1].IssuerCN
+		if chain := best.f.TLS.Details().Certificates; len(chain) > 1 && chain[len(chain)-1].IssuerCN != "" {
+			root = chain[len(chain)-1].IssuerCN
 		}
 		out = append(out, fmt.Sprintf("Or deploy the inspection root (%q) to the PCs' Trusted Root Certification Authorities store (GPO or Intune), if inspecting Quick Assist is intended", root))
 	}

@@ -32,8 +32,9 @@ func (r *Redactor) learn(res *analyze.Result) {
 		}
 		if f.TLS != nil {
 			r.tlsPorts[f.Server.Port()] = true // also a proxy's: textual segments there are zeroed
-			for i := range f.TLS.Details().Certificates {
-				r.learnCert(&f.TLS.Details().Certificates[i], keptValues, redacted)
+			certs := f.TLS.Details().Certificates
+			for i := range certs {
+				r.learnCert(&certs[i], keptValues, redacted)
 			}
 		}
 	}
