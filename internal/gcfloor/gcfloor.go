@@ -130,13 +130,9 @@ func afterGC(s *sentinel) {
 }
 
 // limitFor is the memory limit after a collection that found live bytes
-// live.
-func limitFor(floor, live int64) int64 {
-	if live > floor/3*2 {
-		return max(floor, live+live/2)
-	}
-	return floor
-}
+// live: past two thirds of the floor, one and a half times live is the
+// larger.
+func limitFor(floor, live int64) int64 { return max(floor, live+live/2) }
 
 // within lowers the floor to a quarter of the smallest memory limit the
 // process lives under: in a container of 512 MiB, waiting for 512 MiB
