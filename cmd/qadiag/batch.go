@@ -127,7 +127,7 @@ func runBatch(ctx context.Context, args []string, opt *options, stdout, stderr i
 		}
 	}()
 	code := exitOK
-	counts := map[string]int{}
+	counts := map[string]*verdictCount{}
 	enc := json.NewEncoder(stdout)
 	for i := range files {
 		l := <-results[i]
@@ -138,12 +138,21 @@ func runBatch(ctx context.Context, args []string, opt *options, stdout, stderr i
 		switch {
 		case l.code == exitUnreadable:
 			code = exitUnreadable
-			counts["error"]++
 		case l.code == exitFault && code == exitOK:
 			code = exitFault
 		}
-		if l.Cause != "" {
-			counts[l.Cause]++
+		cause := l.Cause
+		if cause == "" {
+			cause = noVerdict
+		}
+		c := counts[cause]
+		if c == nil {
+			c = new(verdictCount)
+			counts[cause] = c
+		}
+		c.captures++
+		if l.Error != "" {
+			c.errors++
 		}
 	}
 	wg.Wait()
@@ -179,18 +188,37 @@ func analyzeForBatch(ctx context.Context, path string, opt *options) batchLine {
 	return l
 }
 
-// batchSummary prints how many captures gave each verdict.
-func batchSummary(w io.Writer, n int, counts map[string]int) {
+// verdictCount is a row of the batch summary: the captures that gave one
+// verdict, and how many of them carry an error (a capture read up to its
+// damage has a verdict from the frames before it, and an error).
+type verdictCount struct {
+	captures, errors int
+}
+
+// noVerdict is the summary's row for captures that gave no verdict: not a
+// capture, unreadable from the start, or not analysed before an interrupt.
+const noVerdict = "(no verdict)"
+
+// batchSummary prints how many captures gave each verdict and how many of
+// those carry an error: each capture counts in one row, so the rows add up
+// to n.
+func batchSummary(w io.Writer, n int, counts map[string]*verdictCount) {
 	var keys []string
-	for k := range counts {
+	errors := 0
+	for k, c := range counts {
 		keys = append(keys, k)
+		errors += c.errors
 	}
 	slices.Sort(keys)
-	fmt.Fprintf(w, "%d captures\n", n)
+	if errors == 0 {
+		fmt.Fprintf(w, "%d captures\n", n)
+	} else {
+		fmt.Fprintf(w, "%d captures, %d with errors (their JSON lines say which)\n", n, errors)
+	}
 	t := report.NewTable(w)
-	t.Header("verdict", "captures")
+	t.Header("verdict", "captures", "with errors")
 	for _, k := range keys {
-		if err := t.Append([]string{k, fmt.Sprint(counts[k])}); err != nil {
+		if err := t.Append([]string{k, fmt.Sprint(counts[k].captures), fmt.Sprint(counts[k].errors)}); err != nil {
 			return
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -56,8 +57,17 @@ func TestBatch(t *testing.T) {
 			t.Errorf("line %d: %s cause %q error %q; want %+v", i, got.File, got.Cause, got.Error, w)
 		}
 	}
-	if !strings.Contains(errs, "4 captures") || !strings.Contains(errs, "proxy_blocking") {
+	// The summary has a row per verdict, and the rows add up to the
+	// captures: the damaged one counts under its verdict, with a read
+	// error, and the junk file under no verdict.
+	if !strings.Contains(errs, "4 captures, 2 with errors") {
 		t.Errorf("summary on stderr:\n%s", errs)
+	}
+	for _, row := range [][]string{{"(no verdict)", "1", "1"}, {"healthy", "2", "1"}, {"proxy_blocking", "1", "0"}} {
+		re := regexp.MustCompile(`(?m)^\|\s*` + regexp.QuoteMeta(row[0]) + `\s*\|\s*` + row[1] + `\s*\|\s*` + row[2] + `\s*\|$`)
+		if !re.MatchString(errs) {
+			t.Errorf("summary has no row %q:\n%s", row, errs)
+		}
 	}
 	// Only faults: exit 3.
 	_, _, code = runQadiag(t, "batch", "-q", filepath.Join(pcapDir, "scenarios", "proxy_blocking-*.pcap*"))
