@@ -139,6 +139,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "qadiag: unknown format %q (text, json, markdown or html)\n", opt.format)
 		return exitUsage
 	}
+	if opt.keepFlows < 0 || opt.jobs < 0 {
+		fmt.Fprintln(stderr, "qadiag: --keep-flows and --jobs take a count: 0 or more")
+		return exitUsage
+	}
 	// Progress and colour only for a person at a terminal: never in a pipe,
 	// a file or a test, and colour never when NO_COLOR is set
 	// (no-color.org).
@@ -367,7 +371,7 @@ func readCapture(ctx context.Context, path string, opt *options) (*analyze.Resul
 		return nil, err
 	}
 	defer f.Close()
-	ro := analyze.Options{KeyLog: opt.keyLog, OneGoroutine: opt.oneGoroutine, KeepFlows: max(opt.keepFlows, 0), Relevant: diagnose.Relevant(opt.catalog)}
+	ro := analyze.Options{KeyLog: opt.keyLog, OneGoroutine: opt.oneGoroutine, KeepFlows: opt.keepFlows, Relevant: diagnose.Relevant(opt.catalog)}
 	progress := opt.progressTo
 	if progress == nil {
 		return analyze.ReadWith(ctx, f, path, ro)

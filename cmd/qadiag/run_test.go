@@ -138,6 +138,8 @@ func TestExitCodes(t *testing.T) {
 		{"html several", []string{"-f", "html", good, good}, exitUsage, "", "one capture file"},
 		{"flows html", []string{"flows", "-f", "html", good}, exitUsage, "", "text or json"},
 		{"endpoints-replace alone", []string{"--endpoints-replace", good}, exitUsage, "", "needs --endpoints"},
+		{"negative keep-flows", []string{"--keep-flows", "-1", good}, exitUsage, "", "take a count"},
+		{"negative jobs", []string{"batch", "-j", "-2", good}, exitUsage, "", "take a count"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
