@@ -97,17 +97,11 @@ func (s *foldState) fold(f *Flow, keep int, relevant func(*Flow) bool, names *na
 	return false
 }
 
-// number gives the kept flows, sorted by first frame, the numbers they
-// would have had without folding.
-func (s *foldState) number(kept []sortKey) {
+// foldedFirst returns the folded flows' first frames, sorted: a kept flow's
+// number is its rank among the kept flows plus the folded ones before it.
+func (s *foldState) foldedFirst() []uint64 {
 	slices.Sort(s.first)
-	j := 0
-	for i, k := range kept {
-		for j < len(s.first) && s.first[j] < k.first {
-			j++
-		}
-		k.f.ID = i + 1 + j
-	}
+	return s.first
 }
 
 // warning says what folding left out, or "" when nothing was folded.

@@ -80,7 +80,7 @@ func (sh *appShared) historyString(first, more []byte) *string {
 		return p
 	}
 	s := string(first)
-	return share(&sh.histories, s, s, maxHistories)
+	return keep(&sh.histories, s, &s, maxHistories)
 }
 
 // share returns the value m holds for k, or else v, which it keeps in m
@@ -90,7 +90,12 @@ func share[K comparable, V any](m *map[K]*V, k K, v V, limit int) *V {
 	if p, ok := (*m)[k]; ok {
 		return p
 	}
-	p := &v
+	return keep(m, k, &v, limit)
+}
+
+// keep puts p in m for k, which m does not hold, while m holds fewer than
+// limit values, and returns p.
+func keep[K comparable, V any](m *map[K]*V, k K, p *V, limit int) *V {
 	if len(*m) < limit {
 		if *m == nil {
 			*m = map[K]*V{}

@@ -459,14 +459,16 @@ func (t *Table) Flows() []*Flow {
 		keys[i] = sortKey{f.FirstFrame(), f}
 	}
 	slices.SortFunc(keys, func(a, b sortKey) int { return cmp.Compare(a.first, b.first) })
+	// A flow's number is its rank among all flows, folded ones included.
+	folded, j := t.folded.foldedFirst(), 0
 	for i, k := range keys {
+		for j < len(folded) && folded[j] < k.first {
+			j++
+		}
 		f := k.f
-		f.ID = i + 1
+		f.ID = i + 1 + j
 		f.names = t.shared.names.lookupShared(f.Server.Addr(), k.first)
 		all[i] = f
-	}
-	if len(t.folded.first) > 0 {
-		t.folded.number(keys)
 	}
 	return all
 }

@@ -95,8 +95,8 @@ func NewContext(res *analyze.Result, cat *catalog.Catalog) *Context {
 	addrOf := make([]int32, len(res.Flows))
 	nameRefs := make([]groupRef, 0, len(res.Flows)+len(res.Flows)/2)
 	names := map[string]nameRef{} // by the name as the flow has it
-	// Folded flows are TCP connections that went both ways from their
-	// handshake on (analyze.Folded).
+	// Folded TCP flows are connections that went both ways from their
+	// handshake on (analyze.Folded); folded DNS flows are not counted here.
 	q := flowCounts{tcp: int(res.Capture.Folded.TCP)}
 	for i, f := range res.Flows {
 		pos := int32(i)

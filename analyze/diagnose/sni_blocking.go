@@ -123,7 +123,8 @@ func (sf *sniFail) resetMode(flt *lazyFilter) bool {
 // unansweredMode: no ServerHello and no reset; what came back instead.
 func (sf *sniFail) unansweredMode(c *Context, flt *lazyFilter) bool {
 	f, t := sf.f, sf.f.TLS
-	if t.ServerFrame != 0 || t.Details().HRRFrame != 0 {
+	d := t.Details()
+	if t.ServerFrame != 0 || d.HRRFrame != 0 {
 		return false
 	}
 	srv, cli := &f.Dir[analyze.FromServer], &f.Dir[analyze.FromClient]
@@ -135,9 +136,9 @@ func (sf *sniFail) unansweredMode(c *Context, flt *lazyFilter) bool {
 		return fmt.Sprintf("%s && ip.src == %s", flt, f.Server.Addr())
 	}
 	switch {
-	case srv.Payload > 0 && t.Records[analyze.FromServer] == 0 && t.Details().Malformed != "":
+	case srv.Payload > 0 && t.Records[analyze.FromServer] == 0 && d.Malformed != "":
 		sf.add("not TLS", Strong, Evidence{
-			Text:   fmt.Sprintf("the server side answered the ClientHello (frame %d) with %d bytes that are not TLS (%s): a block page or a filter's reply", ch, srv.Payload, t.Details().Malformed),
+			Text:   fmt.Sprintf("the server side answered the ClientHello (frame %d) with %d bytes that are not TLS (%s): a block page or a filter's reply", ch, srv.Payload, d.Malformed),
 			Frames: []uint64{ch}, Filter: srvFilter() + " && tcp.len > 0",
 		})
 	case sf.alertMode(flt):
